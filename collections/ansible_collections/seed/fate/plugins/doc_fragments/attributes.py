@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Attributes every seed.fate module declares, written once."""
+
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in diff mode) when in diff mode.
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation
+        indicates no change.
+"""
+
+    # Modules that drive the local Docker engine (CLI or SDK).
+    DOCKER = r"""
+options:
+  docker_cli:
+    description:
+      - Path of the C(docker) command line client, or its name on E(PATH).
+    type: path
+    default: docker
+requirements:
+  - A Docker engine reachable through the C(docker) CLI (and C(docker compose) v2 where compose is used).
+"""

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Atomic, change-aware file writes shared by every module that writes outputs.
+
+Nothing seed.fate writes is ever half-written: content goes to a temporary file in the target's own
+folder and is renamed over the target. A file whose content is already right is not touched, so a
+second run reports no change and keeps modification times.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+
+def read_bytes(path):
+    """Content of ``path``, or None when it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def atomic_write(path, data, mode=0o644):
+    """Write ``data`` (bytes or text) to ``path`` atomically with ``mode``."""
+    if not isinstance(data, bytes):
+        data = data.encode("utf-8")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_if_changed(path, data, mode=0o644, check_mode=False):
+    """Write ``data`` to ``path`` unless it already holds it (and has ``mode``).
+
+    Returns True when the file was (or, in check mode, would be) changed.
+    """
+    if not isinstance(data, bytes):
+        data = data.encode("utf-8")
+    current = read_bytes(path)
+    same_mode = current is not None and (os.stat(path).st_mode & 0o7777) == mode
+    if current == data and same_mode:
+        return False
+    if not check_mode:
+        atomic_write(path, data, mode)
+    return True
