@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read BIRD's ``show protocols`` table and tell which BGP sessions are up.
+
+BIRD 2 prints (``birdc show protocols``)::
+
+    BIRD 2.0.12 ready.
+    Name       Proto      Table      State  Since         Info
+    device1    Device     ---        up     18:07:23.844
+    p_as150    BGP        ---        up     18:07:28.536  Established
+    p_rs100    BGP        ---        start  18:07:24.168  Active        Socket: Connection refused
+
+The "Since" column may hold a date and a time (its format is configurable), so columns after
+"State" are not split by position: the BGP state is the first word of the rest that is a BGP state.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+# RFC 4271 finite state machine states as BIRD names them.
+BGP_STATES = ("Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established", "Close")
+ESTABLISHED = "Established"
+
+
+def parse_protocols(text):
+    """Rows of a ``show protocols`` table: dicts name, proto, table, state, info, bgp_state.
+
+    ``bgp_state`` is None for non-BGP protocols (and for a BGP one whose row shows no state).
+    Lines before the "Name Proto ..." header (the banner) and reply codes are ignored.
+    """
+    rows = []
+    in_table = False
+    for raw in (text or "").splitlines():
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        words = line.split()
+        if not in_table:
+            if words[:2] == ["Name", "Proto"]:
+                in_table = True
+            continue
+        if len(words) < 4:
+            continue
+        name, proto, table, state = words[:4]
+        rest = words[4:]
+        bgp_state = None
+        if proto == "BGP":
+            for word in rest:
+                if word in BGP_STATES:
+                    bgp_state = word
+                    break
+        info_start = rest.index(bgp_state) if bgp_state in rest else min(len(rest), 1)
+        rows.append({
+            "name": name,
+            "proto": proto,
+            "table": table,
+            "state": state,
+            "info": " ".join(rest[info_start:]),
+            "bgp_state": bgp_state,
+        })
+    return rows
+
+
+def bgp_sessions(text):
+    """The BGP rows of ``text``, each with ``established`` (bool) added."""
+    sessions = []
+    for row in parse_protocols(text):
+        if row["proto"] != "BGP":
+            continue
+        row = dict(row)
+        row["established"] = row["state"] == "up" and row["bgp_state"] == ESTABLISHED
+        sessions.append(row)
+    return sessions
+
+
+def is_protocol_table(text):
+    """Whether ``text`` holds a protocol table at all (birdc answered, BIRD was running)."""
+    return any(line.split()[:2] == ["Name", "Proto"] for line in (text or "").splitlines() if line.strip())
+
+
+def describe_session(container, row):
+    """``container/p_rs100 (start Active Socket: Connection refused)``: what an error message names."""
+    detail = " ".join(part for part in (row.get("state"), row.get("info")) if part)
+    return "%s/%s (%s)" % (container, row["name"], detail) if detail else "%s/%s" % (container, row["name"])
+
+
+# seedemu labels every node with its role; these are the ones that run BIRD with BGP.
+ROLE_LABEL = "org.seedsecuritylabs.seedemu.meta.role"
+PROJECT_LABEL = "com.docker.compose.project"
+
+
+def is_bgp_role(role):
+    """seedemu roles that run BGP: Router, BorderRouter, Route Server (and the fork's spellings)."""
+    role = (role or "").lower()
+    return "router" in role or "route server" in role or role == "rs"
+
+
+def discover_speakers(run, docker_cli, project):
+    """[(container, state)] of the router and route-server containers of a compose project.
+
+    ``run(argv) -> (rc, stdout, stderr)``. Raises RuntimeError when docker cannot be asked.
+    """
+    fmt = '{{.Names}}\t{{.State}}\t{{.Label "%s"}}' % ROLE_LABEL
+    argv = [docker_cli, "ps", "-a", "--filter", "label=%s=%s" % (PROJECT_LABEL, project), "--format", fmt]
+    rc, out, err = run(argv)
+    if rc != 0:
+        raise RuntimeError("cannot list the containers of compose project %s: %s" % (project, (err or out).strip()))
+    found = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and is_bgp_role(parts[2]):
+            found.append((parts[0], parts[1]))
+    return sorted(found)
+
+
+def poll(run, docker_cli, containers, birdc="birdc"):
+    """Ask every container's BIRD once.
+
+    Returns {"sessions": [row + container], "problems": ["what is not up", ...]}; no problems means
+    every BGP session of every container is Established.
+    """
+    sessions, problems = [], []
+    for container in containers:
+        rc, out, err = run([docker_cli, "exec", container, birdc, "show", "protocols"])
+        if rc != 0 or not is_protocol_table(out):
+            reason = (err or out).strip().splitlines()
+            problems.append("%s (BIRD does not answer: %s)" % (container, reason[-1] if reason else "rc=%d" % rc))
+            continue
+        for row in bgp_sessions(out):
+            row["container"] = container
+            sessions.append(row)
+            if not row["established"]:
+                problems.append(describe_session(container, row))
+    return {"sessions": sessions, "problems": problems}
+
+
+def wait_established(run, docker_cli, containers, timeout, interval=2.0, birdc="birdc",
+                     clock=time.monotonic, sleep=time.sleep):
+    """Poll until every BGP session is Established or ``timeout`` seconds pass.
+
+    Returns (ok, last poll result, seconds waited).
+    """
+    start = clock()
+    while True:
+        result = poll(run, docker_cli, containers, birdc)
+        elapsed = clock() - start
+        if not result["problems"]:
+            return True, result, elapsed
+        if elapsed >= timeout:
+            return False, result, elapsed
+        sleep(max(0.0, min(interval, timeout - elapsed)))

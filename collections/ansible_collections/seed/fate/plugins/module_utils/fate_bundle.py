@@ -1,0 +1,657 @@
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FATE configuration bundles: validate a lab, render a party's bundles in memory, pack them as
+deterministic tars and write them only when their bytes change.
+
+Plain Python (jinja2 + the standard library), usable without Ansible: the module
+``seed.fate.fate_bundle`` only wires it. A party's whole bundle is rendered in one call from the
+templates of its FATE version (``<template_dir>/<cluster>/**.j2``): every config file first, then
+``docker-compose.yml``, whose services carry the hash of the config files they mount.
+
+Inputs follow docs/contracts.md "Inventory": a party is its id, layout index and clusters
+(component -> address, docker network, gateway); the directory lists every party's proxy, python and
+serving addresses in layout order.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import io
+import ipaddress
+import json
+import os
+import re
+import secrets as pysecrets
+import shlex
+import string
+import tarfile
+import threading
+
+try:
+    import jinja2
+    HAS_JINJA2 = True
+    JINJA2_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - jinja2 comes with ansible-core
+    jinja2 = None
+    HAS_JINJA2 = False
+    JINJA2_IMPORT_ERROR = exc
+
+try:
+    import yaml
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - PyYAML comes with ansible-core
+    yaml = None
+    HAS_YAML = False
+    YAML_IMPORT_ERROR = exc
+
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions
+from ansible_collections.seed.fate.plugins.module_utils import fileio
+from ansible_collections.seed.fate.plugins.module_utils import naming
+
+# Where FATE 1.x images keep everything (KubeFATE's /f); a container path, never the host's deploy dir.
+FATE_HOME = "/data/projects/fate"
+SECRET_KEYS = ("mysql_root_password", "mysql_password", "redis_password")
+SECRET_LENGTH = 24
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+# Secrets go into YAML, Java properties, Python and a command line: printable ASCII without blanks,
+# quotes or backslashes needs no escaping anywhere.
+_SECRET_RE = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{8,128}$")
+_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+TAR_MODE = 0o600        # bundles hold the party's passwords
+SECRETS_MODE = 0o600
+SECRETS_DIR_MODE = 0o700
+EXCHANGE_ID = "exchange"
+DEFAULT_EXCHANGE_PUBLISH_PORT = 9371
+
+
+class BundleError(ValueError):
+    """Bad input; the message names the field and where it came from."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks. Everything is checked before anything is written.
+# --------------------------------------------------------------------------------------------------
+
+def _is_ipv4(value):
+    try:
+        ipaddress.IPv4Address(u"%s" % (value,))
+        return True
+    except (ipaddress.AddressValueError, ValueError):
+        return False
+
+
+def _party_id(value, where):
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit():
+        raise BundleError("%s: party id must be a number, got %r" % (where, value))
+    return str(int(text))
+
+
+def _port(value, where):
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise BundleError("%s must be a port number, got %r" % (where, value))
+    if not 1 <= port <= 65535:
+        raise BundleError("%s must be a port number (1-65535), got %r" % (where, value))
+    return port
+
+
+def _component(comp, where):
+    if not isinstance(comp, dict):
+        raise BundleError("%s must be a mapping with address, network and gateway, got %r" % (where, comp))
+    out = {}
+    for key in ("address", "gateway"):
+        if not _is_ipv4(comp.get(key)):
+            raise BundleError("%s.%s must be an IPv4 address, got %r" % (where, key, comp.get(key)))
+        out[key] = str(comp[key])
+    if not comp.get("network") or not isinstance(comp.get("network"), str):
+        raise BundleError("%s.network must name the skeleton's docker network, got %r" % (where, comp.get("network")))
+    out["network"] = comp["network"]
+    return out
+
+
+def normalize_party(party, catalogue, source="party"):
+    """Checked copy of one party: party_id (str), index, clusters (ordered as the version lists its
+    components), serving requested or not, fateboard_port, host."""
+    if not isinstance(party, dict):
+        raise BundleError("%s: party must be a mapping, got %r" % (source, party))
+    pid = _party_id(party.get("party_id"), "%s: party_id" % source)
+    where = "%s (party %s)" % (source, pid)
+    try:
+        index = int(party.get("index", 0))
+    except (TypeError, ValueError):
+        raise BundleError("%s: index must be an integer, got %r" % (where, party.get("index")))
+    clusters_in = party.get("clusters") or {}
+    if not isinstance(clusters_in, dict):
+        raise BundleError("%s: clusters (seedfate_clusters) must be a mapping, got %r" % (where, clusters_in))
+    clusters = {}
+    for cluster in (naming.TRAINING, naming.SERVING):
+        comps = clusters_in.get(cluster)
+        if cluster == naming.SERVING and not comps:
+            continue
+        if not isinstance(comps, dict) or not comps:
+            raise BundleError("%s: seedfate_clusters.%s is missing; a party needs all of: %s"
+                              % (where, cluster, ", ".join(catalogue["clusters"][cluster]["components"])))
+        wanted = catalogue["clusters"][cluster]["components"]
+        missing = [c for c in wanted if c not in comps]
+        if missing:
+            raise BundleError("%s: seedfate_clusters.%s lacks component(s) %s (FATE %s needs: %s)"
+                              % (where, cluster, ", ".join(missing), catalogue["version"], ", ".join(wanted)))
+        clusters[cluster] = dict((c, _component(comps[c], "%s: seedfate_clusters.%s.%s" % (where, cluster, c)))
+                                 for c in wanted)
+    serving = party.get("serving")
+    if serving and naming.SERVING not in clusters:
+        raise BundleError("%s: serving is requested (seedfate_parties[%s].serving) but the inventory has no serving "
+                          "components for it (seedfate_clusters.serving, from pre_party_list.json 'serving'): "
+                          "reserve %s or drop the request"
+                          % (where, pid, ", ".join(catalogue["clusters"][naming.SERVING]["components"])))
+    out = {"party_id": pid, "index": index, "clusters": clusters, "host": str(party.get("host") or "localhost")}
+    if party.get("fateboard_port") is not None:
+        out["fateboard_port"] = _port(party["fateboard_port"], "%s: fateboard_port" % where)
+    return out
+
+
+def normalize_directory(directory, source="directory"):
+    """Checked copy of seedfate_party_directory (layout order kept)."""
+    if not isinstance(directory, list) or not directory:
+        raise BundleError("%s (seedfate_party_directory) must be a non-empty list of parties" % source)
+    out, seen = [], {}
+    for i, entry in enumerate(directory):
+        where = "%s[%d]" % (source, i)
+        if not isinstance(entry, dict):
+            raise BundleError("%s must be a mapping, got %r" % (where, entry))
+        pid = _party_id(entry.get("party_id"), "%s.party_id" % where)
+        if pid in seen:
+            raise BundleError("%s: party id %s appears twice (entries %d and %d); every party needs its own id"
+                              % (source, pid, seen[pid], i))
+        seen[pid] = i
+        item = {"party_id": pid}
+        for key in ("proxy", "python"):
+            if not _is_ipv4(entry.get(key)):
+                raise BundleError("%s.%s (party %s) must be an IPv4 address, got %r" % (where, key, pid, entry.get(key)))
+            item[key] = str(entry[key])
+        for key in ("serving_server", "serving_proxy"):
+            value = entry.get(key)
+            if value in (None, ""):
+                item[key] = None
+            elif _is_ipv4(value):
+                item[key] = str(value)
+            else:
+                raise BundleError("%s.%s (party %s) must be an IPv4 address or null, got %r" % (where, key, pid, value))
+        if (item["serving_server"] is None) != (item["serving_proxy"] is None):
+            raise BundleError("%s (party %s): serving_server and serving_proxy must both be set or both be null"
+                              % (where, pid))
+        out.append(item)
+    return out
+
+
+def normalize_exchange(exchange, source="fate_config_exchange"):
+    """Checked exchange settings, or None when no exchange is configured."""
+    if exchange in (None, {}, ""):
+        return None
+    if not isinstance(exchange, dict):
+        raise BundleError("%s must be a mapping with address, network and gateway, got %r" % (source, exchange))
+    if not exchange.get("address"):
+        raise BundleError("%s: an exchange needs an address (its reserved IPv4 address in the emulated Internet); "
+                          "set %s.address or remove %s" % (source, source, source))
+    out = _component(exchange, source)
+    publish = exchange.get("publish_port", DEFAULT_EXCHANGE_PUBLISH_PORT)
+    out["publish_port"] = _port(publish, "%s.publish_port" % source) if publish not in (None, 0, False) else None
+    out["host"] = str(exchange.get("host") or "localhost")
+    return out
+
+
+def normalize_images(images, catalogue):
+    """Every image reference of the version, from registry/prefix/tags/overrides; plus the holder."""
+    images = images or {}
+    for key in ("tag", "serving_tag", "holder"):
+        if not images.get(key):
+            raise BundleError("images.%s (fate_config_image_%s) must not be empty" % (
+                key, {"holder": "holder", "tag": "tag", "serving_tag": "serving_tag"}[key]))
+    overrides = images.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise BundleError("images.overrides (fate_config_image_overrides) must be a mapping, got %r" % (overrides,))
+    known = set(catalogue["images"]) | set(catalogue.get("image_aliases", {}))
+    unknown = sorted(k for k in overrides if k not in known)
+    if unknown:
+        raise BundleError("images.overrides (fate_config_image_overrides): unknown image(s) %s; known: %s"
+                          % (", ".join(unknown), ", ".join(sorted(known))))
+    refs = dict((k, fate_versions.image_ref(catalogue, k, images)) for k in known)
+    return refs, str(images["holder"])
+
+
+def check_secrets(values, where):
+    for key in SECRET_KEYS:
+        value = values.get(key)
+        if not isinstance(value, str) or not _SECRET_RE.match(value):
+            # Never echo the value itself.
+            raise BundleError("%s: %s must be 8-128 printable ASCII characters without blanks, quotes, '$' or "
+                              "backslashes" % (where, key))
+
+
+def check_lab(parties, directory, exchange, publish_address, catalogue, source="fate_parties"):
+    """Lab-wide checks: ids, party directory, addresses and published ports. Returns the checked parties."""
+    dir_entries = normalize_directory(directory)
+    by_id = dict((d["party_id"], d) for d in dir_entries)
+    checked, hosts_of = [], {}
+    for i, party in enumerate(parties or []):
+        p = normalize_party(party, catalogue, "%s[%d] %s" % (source, i, party.get("name", "")) if isinstance(party, dict)
+                            else "%s[%d]" % (source, i))
+        name = (party.get("name") or naming.party_host(p["party_id"]))
+        if p["party_id"] in hosts_of:
+            raise BundleError("%s: two parties use party id %s (%s and %s); every party needs its own id"
+                              % (source, p["party_id"], hosts_of[p["party_id"]], name))
+        hosts_of[p["party_id"]] = name
+        if p["party_id"] not in by_id:
+            raise BundleError("%s: party %s (%s) is missing from seedfate_party_directory" % (source, p["party_id"], name))
+        p["name"] = name
+        checked.append(p)
+    ex = normalize_exchange(exchange)
+    # One reserved address, one holder.
+    owners = {}
+    for p in checked:
+        for cluster, comps in sorted(p["clusters"].items()):
+            for comp, c in comps.items():
+                what = "%s %s %s" % (p["name"], cluster, comp)
+                if c["address"] in owners:
+                    raise BundleError("%s: address %s is reserved twice (%s and %s)"
+                                      % (source, c["address"], owners[c["address"]], what))
+                owners[c["address"]] = what
+    if ex and ex["address"] in owners:
+        raise BundleError("fate_config_exchange.address %s is already reserved for %s" % (ex["address"], owners[ex["address"]]))
+    # Published ports: one (host, address, port) per listener.
+    taken = {}
+
+    def _take(host, port, what):
+        key = (host, publish_address, port)
+        if key in taken:
+            raise BundleError("published port collision on %s %s:%s: %s and %s; set fate_config_fateboard_port / "
+                              "fate_config_fateboard_port_base or fate_config_exchange.publish_port apart"
+                              % (host, publish_address, port, taken[key], what))
+        taken[key] = what
+
+    for p in checked:
+        if "fateboard_port" in p:
+            _take(p["host"], p["fateboard_port"], "fateboard of %s" % p["name"])
+    if ex and ex["publish_port"]:
+        _take(ex["host"], ex["publish_port"], "the exchange")
+    return checked, dir_entries, ex
+
+
+# --------------------------------------------------------------------------------------------------
+# Secrets
+# --------------------------------------------------------------------------------------------------
+
+def generate_secret(length=SECRET_LENGTH):
+    return "".join(pysecrets.choice(_SECRET_ALPHABET) for _i in range(length))
+
+
+def dump_secrets(party_id, values):
+    lines = ["# seed.fate: generated passwords of FATE party %s. Private: mode 0600, never commit." % party_id]
+    lines += ["%s: %s" % (k, json.dumps(values[k])) for k in sorted(values)]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def resolve_secrets(path, party_id, overrides=None, generate=generate_secret):
+    """Secrets of a party: the stored file, completed with new ones on first run, overridden by the user.
+
+    Only generated values are stored (a vault override stays out of the file). Returns (secrets,
+    bytes to store or None when the file is already right). Reads, never writes.
+    """
+    overrides = dict((k, v) for k, v in (overrides or {}).items() if v not in (None, ""))
+    unknown = sorted(k for k in overrides if k not in SECRET_KEYS)
+    if unknown:
+        raise BundleError("fate_config_secrets[%s]: unknown key(s) %s; known: %s"
+                          % (party_id, ", ".join(unknown), ", ".join(SECRET_KEYS)))
+    stored = {}
+    raw = fileio.read_bytes(path)
+    if raw is not None:
+        try:
+            stored = yaml.safe_load(raw) or {}
+        except yaml.YAMLError as exc:
+            raise BundleError("%s is not valid YAML (%s); fix or remove it to generate new secrets" % (path, exc))
+        if not isinstance(stored, dict):
+            raise BundleError("%s must hold a mapping of %s" % (path, ", ".join(SECRET_KEYS)))
+        unknown = sorted(k for k in stored if k not in SECRET_KEYS)
+        if unknown:
+            raise BundleError("%s: unknown key(s) %s; known: %s" % (path, ", ".join(unknown), ", ".join(SECRET_KEYS)))
+        check_secrets(dict((k, stored.get(k, "x" * 8)) for k in SECRET_KEYS), path)
+    wanted = dict(stored)
+    for key in SECRET_KEYS:
+        if key not in wanted and key not in overrides:
+            wanted[key] = generate()
+    values = dict(wanted)
+    values.update(overrides)
+    check_secrets(values, "fate_config_secrets[%s]" % party_id)
+    data = dump_secrets(party_id, wanted)
+    if data == raw and (os.stat(path).st_mode & 0o7777) == SECRETS_MODE:
+        data = None
+    return dict((k, values[k]) for k in SECRET_KEYS), data
+
+
+def store_secrets(path, data):
+    """Write a party's secrets file (mode 0600) in a folder only its owner can enter (0700)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder, SECRETS_DIR_MODE)
+    os.chmod(folder, SECRETS_DIR_MODE)
+    fileio.atomic_write(path, data, SECRETS_MODE)
+
+
+def load_secrets(path, party_id, overrides=None, check_mode=False, generate=generate_secret):
+    """resolve_secrets + store_secrets: returns (secrets, changed)."""
+    values, data = resolve_secrets(path, party_id, overrides, generate)
+    if data is not None and not check_mode:
+        store_secrets(path, data)
+    return values, data is not None
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------------
+
+def _yq(value):
+    """A YAML double-quoted scalar that compose takes literally ($ escaped as $$)."""
+    return json.dumps(str(value).replace("$", "$$"))
+
+
+def _tojson(value):
+    return json.dumps(value)
+
+
+def _prop(value):
+    """A Java properties value."""
+    return str(value).replace("\\", "\\\\")
+
+
+def _pystr(value):
+    return repr(str(value))
+
+
+def _shq(value):
+    return shlex.quote(str(value))
+
+
+def pod_script(gateway):
+    """Command of a network-pod holder: route through the AS router, then wait for `docker stop`."""
+    return ("ip route replace default via %s || exit 1; trap 'exit 0' TERM INT; sleep infinity & wait $!" % gateway)
+
+
+class Bundle(object):
+    """One rendered compose project: ``files`` maps bundle-relative paths to bytes."""
+
+    def __init__(self, project, files, empty_dirs):
+        self.project = project
+        self.files = files
+        self.empty_dirs = tuple(empty_dirs)
+
+    @property
+    def archive(self):
+        return self.project + ".tar"
+
+
+_ENV_CACHE = {}
+_ENV_LOCK = threading.Lock()
+
+
+class Renderer(object):
+    """Templates of one FATE version, compiled once per process and reused for every party."""
+
+    def __init__(self, template_dir, version):
+        if not HAS_JINJA2:
+            raise BundleError("jinja2 is required to render bundles: %s" % JINJA2_IMPORT_ERROR)
+        self.catalogue = fate_versions.get(version)
+        self.version = self.catalogue["version"]
+        self.template_dir = os.path.abspath(template_dir)
+        if not os.path.isdir(self.template_dir):
+            raise BundleError("template_dir %s does not exist (expected the role's templates/%s folder)"
+                              % (self.template_dir, self.version))
+        with _ENV_LOCK:
+            key = (self.template_dir, self.version)
+            if key not in _ENV_CACHE:
+                _ENV_CACHE[key] = (self._environment(), {})
+            self.env, self._templates = _ENV_CACHE[key]
+
+    def _environment(self):
+        try:
+            # Compiled templates are cached per user in the system's temporary folder (jinja2 checks its
+            # ownership and mode), keyed by the template source: each module process then skips most of
+            # the compile, which costs more than rendering a whole party.
+            cache = jinja2.FileSystemBytecodeCache()
+        except (IOError, OSError, RuntimeError):
+            cache = None
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.template_dir),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+            auto_reload=False,
+            bytecode_cache=cache,
+        )
+        env.filters.update(yq=_yq, tojson=_tojson, prop=_prop, pystr=_pystr, shq=_shq)
+        return env
+
+    def templates(self, cluster):
+        """[(compiled template, bundle-relative output path)] of a cluster, config files first."""
+        with _ENV_LOCK:
+            if cluster in self._templates:
+                return self._templates[cluster]
+            root = os.path.join(self.template_dir, cluster)
+            found = []
+            for folder, dirs, files in os.walk(root):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.startswith("_") or not name.endswith(".j2"):
+                        continue
+                    rel = os.path.relpath(os.path.join(folder, name), self.template_dir).replace(os.sep, "/")
+                    found.append((rel, rel[len(cluster) + 1:-3]))
+            if not any(t[1] == "docker-compose.yml" for t in found):
+                raise BundleError("template_dir %s has no %s/docker-compose.yml.j2 for FATE %s"
+                                  % (self.template_dir, cluster, self.version))
+            # Config files first; the compose file needs their hashes.
+            found.sort(key=lambda t: (t[1] == "docker-compose.yml", t[1]))
+            try:
+                compiled = [(self.env.get_template(rel), out) for rel, out in found]
+            except jinja2.TemplateError as exc:
+                raise BundleError("template %s: %s" % (getattr(exc, "name", None) or root, exc))
+            self._templates[cluster] = compiled
+            return compiled
+
+    def _context(self, cluster, project, party_id, components, directory, settings, **extra):
+        ports = self.catalogue["ports"]
+        me = next((d for d in directory if d["party_id"] == party_id), None)
+        ctx = {
+            "version": self.version,
+            "fate_home": FATE_HOME,
+            "cluster": cluster,
+            "project": project,
+            "party_id": party_id,
+            "deploy_dir": settings["deploy_dir"],
+            "project_dir": settings["deploy_dir"].rstrip("/") + "/" + project,
+            "components": components,
+            "networks_used": sorted(set(c["network"] for c in components.values())),
+            "me": me,
+            "others": [d for d in directory if d["party_id"] != party_id],
+            "directory": directory,
+            "exchange": settings.get("exchange"),
+            "images": settings["images"],
+            "holder_image": settings["holder_image"],
+            "publish_address": settings["publish_address"],
+            "ports": ports,
+            "grpc_timeout_ms": settings["grpc_timeout_ms"],
+            "pod_script": pod_script,
+        }
+        ctx.update(extra)
+        return ctx
+
+    def _render_cluster(self, cluster, project, ctx):
+        files = {}
+        data_dirs = []
+
+        def config_hash(mounts):
+            h = hashlib.sha256()
+            for src, _dst, kind in mounts:
+                rel = src[2:] if src.startswith("./") else None
+                if kind == "config":
+                    names = sorted(p for p in files if rel and (p == rel or p.startswith(rel + "/")))
+                    if not names:
+                        raise BundleError("template %s/docker-compose.yml.j2 mounts %s, which the bundle does not have"
+                                          % (cluster, src))
+                    for name in names:
+                        h.update(name.encode("utf-8") + b"\0" + files[name] + b"\0")
+                elif kind == "data" and rel:
+                    data_dirs.append(rel)
+            return h.hexdigest()
+
+        ctx["config_hash"] = config_hash
+        for template, out in self.templates(cluster):
+            try:
+                text = template.render(ctx)
+            except jinja2.UndefinedError as exc:
+                raise BundleError("template %s: %s" % (template.name, exc))
+            files[out] = text.encode("utf-8")
+        for rel in data_dirs:
+            if any(p == rel or p.startswith(rel + "/") for p in files):
+                raise BundleError("persistent data folder %s must not be part of bundle %s" % (rel, project))
+        return Bundle(project, files, self.catalogue["clusters"][cluster]["empty_dirs"])
+
+    def render_party(self, party, directory, settings, secrets):
+        """Bundles of one checked party: confs-<id> and, with serving, serving-<id>."""
+        pid = party["party_id"]
+        if not any(d["party_id"] == pid for d in directory):
+            raise BundleError("party %s is missing from seedfate_party_directory" % pid)
+        fateboard_port = party.get("fateboard_port")
+        if fateboard_port is None:
+            fateboard_port = settings["fateboard_port_base"] + party["index"]
+        out = []
+        for cluster in (naming.TRAINING, naming.SERVING):
+            comps = party["clusters"].get(cluster)
+            if not comps:
+                continue
+            project = naming.bundle_project(cluster, pid)
+            ctx = self._context(cluster, project, pid, comps, directory, settings,
+                                party_index=party["index"], secrets=secrets, fateboard_port=fateboard_port)
+            out.append(self._render_cluster(cluster, project, ctx))
+        return out
+
+    def render_exchange(self, directory, settings):
+        ex = settings.get("exchange")
+        if not ex:
+            raise BundleError("no exchange is configured (fate_config_exchange)")
+        project = naming.bundle_project(naming.EXCHANGE)
+        comps = {"exchange": dict((k, ex[k]) for k in ("address", "network", "gateway"))}
+        ctx = self._context(naming.EXCHANGE, project, EXCHANGE_ID, comps, directory, settings)
+        return self._render_cluster(naming.EXCHANGE, project, ctx)
+
+    def render_parties_conf(self, directory, settings):
+        if not _USER_RE.match(settings.get("user") or ""):
+            raise BundleError("user (fate_config_user) must be a plain user name, got %r" % (settings.get("user"),))
+        template = self.env.get_template("parties.conf.j2")
+        ctx = {"version": self.version, "directory": directory, "exchange": settings.get("exchange"),
+               "user": settings["user"], "deploy_dir": settings["deploy_dir"]}
+        return template.render(ctx).encode("utf-8")
+
+
+def check_settings(settings):
+    """Checks of the lab-wide settings shared by every kind of output."""
+    deploy_dir = settings.get("deploy_dir") or ""
+    if not deploy_dir.startswith("/") or not re.match(r"^[A-Za-z0-9_./-]+$", deploy_dir):
+        raise BundleError("deploy_dir (fate_config_deploy_dir) must be an absolute path of plain characters, got %r"
+                          % (deploy_dir,))
+    if not _is_ipv4(settings.get("publish_address")):
+        raise BundleError("publish_address (fate_config_publish_address) must be an IPv4 address, got %r"
+                          % (settings.get("publish_address"),))
+    _port(settings.get("fateboard_port_base", 18080), "fateboard_port_base (fate_config_fateboard_port_base)")
+    try:
+        timeout = int(settings.get("grpc_timeout_ms"))
+    except (TypeError, ValueError):
+        timeout = 0
+    if timeout < 1000:
+        raise BundleError("grpc_timeout_ms (fate_config_grpc_timeout_ms) must be at least 1000, got %r"
+                          % (settings.get("grpc_timeout_ms"),))
+
+
+# --------------------------------------------------------------------------------------------------
+# Deterministic tars and change-aware writes
+# --------------------------------------------------------------------------------------------------
+
+def _tarinfo(name, size=None):
+    info = tarfile.TarInfo(name)
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if size is None:
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+    else:
+        info.size = size
+        info.mode = 0o644
+    return info
+
+
+def tar_bytes(bundle):
+    """The bundle as a plain tar: sorted entries, one top folder, mtime 0, owner 0:0, 0644/0755."""
+    top = bundle.project
+    entries = {top: None}
+    for rel in list(bundle.files) + list(bundle.empty_dirs):
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            entries["/".join([top] + parts[:i])] = None
+    for rel in bundle.empty_dirs:
+        entries["%s/%s" % (top, rel)] = None
+    for rel, data in bundle.files.items():
+        entries["%s/%s" % (top, rel)] = data
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in sorted(entries):
+            data = entries[name]
+            if data is None:
+                tar.addfile(_tarinfo(name))
+            else:
+                tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+    return buf.getvalue()
+
+
+def tar_digest(data):
+    """{member name: sha256 of its content, or 'dir'} of a tar's bytes (None -> {})."""
+    if not data:
+        return {}
+    out = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for m in tar.getmembers():
+                if m.isdir():
+                    out[m.name] = "dir"
+                else:
+                    out[m.name] = hashlib.sha256(tar.extractfile(m).read()).hexdigest()
+    except tarfile.TarError:
+        return {"<unreadable archive>": "?"}
+    return out
+
+
+def write_output(path, data, mode, check_mode=False, members=True):
+    """Write ``data`` at ``path`` if its bytes (or mode) differ.
+
+    Returns a result dict: path, sha256, changed, and (for tars) the member paths whose content
+    changed, appeared or vanished.
+    """
+    before = fileio.read_bytes(path)
+    changed = fileio.write_if_changed(path, data, mode=mode, check_mode=check_mode)
+    result = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "changed": changed}
+    if members:
+        if changed and before != data:
+            old, new = tar_digest(before), tar_digest(data)
+            diff = sorted(n for n in set(old) | set(new) if old.get(n) != new.get(n))
+            # Folders only matter when they are the whole change (an empty folder came or went).
+            files = [n for n in diff if "dir" not in (old.get(n), new.get(n))]
+            result["files_changed"] = files or diff
+        else:
+            result["files_changed"] = []
+    return result

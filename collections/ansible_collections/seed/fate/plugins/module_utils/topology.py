@@ -1,0 +1,478 @@
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The declarative lab (topology + FATE parties): validation and normalisation.
+
+Input is what a user writes in inventory vars (``seedfate_topology``, ``seedfate_parties``), after
+Ansible has passed it through JSON, so mapping keys may arrive as strings ("150") or ints (150).
+Output is one plain, ordered structure that ``seedemu_build`` turns into seedemu calls. Every
+problem is reported as a :class:`TopologyError` naming the offending field by its path, before
+anything is built or written. No seedemu here: this runs (and is tested) without it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+# FATE 1.3 components, in the order the fork (and so seedemu) reserves their addresses.
+TRAINING_COMPONENTS = ("federation", "proxy", "fateboard", "roll", "egg", "python", "meta-service", "mysql", "redis")
+SERVING_COMPONENTS = ("redis", "serving-server", "serving-proxy")
+# The fork prefixes serving ghosts so they do not clash with training ones in the same AS.
+SERVING_PREFIX = "Serving"
+
+# seedemu's default address plan inside an AS network (AddressAssignmentConstraint defaults).
+HOST_FIRST, HOST_LAST = 71, 99
+ROUTER_FIRST, ROUTER_LAST = 254, 200
+RELATIONSHIPS = ("peer", "provider", "unfiltered")
+
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
+_IX_RE = re.compile(r"^ix([0-9]+)$")
+
+
+class TopologyError(ValueError):
+    """Bad input. ``field`` is the path of the offending value, e.g. ``topology.peerings[0].ix``."""
+
+    def __init__(self, field, message, source=None):
+        self.field = field
+        self.message = message
+        self.source = source
+        where = "%s (in %s)" % (field, source) if source else field
+        super(TopologyError, self).__init__("%s: %s" % (where, message))
+
+
+def host_capacity():
+    """How many hosts seedemu can place on one AS network with its default address plan."""
+    return HOST_LAST - HOST_FIRST + 1
+
+
+def ghost_name(cluster, component):
+    """seedemu host name of a party component (fork naming: serving ones carry a prefix)."""
+    return SERVING_PREFIX + component if cluster == "serving" else component
+
+
+def party_components(party):
+    """[(cluster, component)] a normalised party reserves, in reservation order."""
+    out = []
+    if party["training"]:
+        out.extend(("training", c) for c in TRAINING_COMPONENTS)
+    if party["serving"]:
+        out.extend(("serving", c) for c in SERVING_COMPONENTS)
+    return out
+
+
+def _int(value, field, what, lo=None, hi=None):
+    if isinstance(value, bool):
+        raise TopologyError(field, "%s must be an integer, got %r" % (what, value))
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise TopologyError(field, "%s must be an integer, got %r" % (what, value))
+    if lo is not None and number < lo or hi is not None and number > hi:
+        raise TopologyError(field, "%s %d is out of range %d-%d" % (what, number, lo, hi))
+    return number
+
+
+def _bool(value, field):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise TopologyError(field, "must be true or false, got %r" % (value,))
+
+
+def _name(value, field, what):
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise TopologyError(field, "%s %r must start with a letter and hold only letters, digits, '_' or '-' "
+                                   "(at most 31 characters)" % (what, value))
+    return value
+
+
+def _prefix(value, field):
+    try:
+        net = ipaddress.IPv4Network(str(value), strict=True)
+    except ValueError as exc:
+        raise TopologyError(field, "not an IPv4 network prefix: %s" % exc)
+    if net.prefixlen > 24:
+        # seedemu puts hosts at .71-.99 and routers at .254 downwards: it needs a whole /24.
+        raise TopologyError(field, "prefix %s is smaller than a /24; seedemu's address plan needs at least a /24" % net)
+    return net
+
+
+def _mapping(value, field, what):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TopologyError(field, "%s must be a mapping, got %s" % (what, type(value).__name__))
+    return value
+
+
+def _list(value, field, what):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise TopologyError(field, "%s must be a list, got %s" % (what, type(value).__name__))
+    return list(value)
+
+
+def _unknown_keys(entry, allowed, field):
+    extra = sorted(str(k) for k in entry if k not in allowed)
+    if extra:
+        raise TopologyError(field, "unknown key(s) %s (allowed: %s)" % (", ".join(extra), ", ".join(sorted(allowed))))
+
+
+def _keyed_items(value, field, what, key_name):
+    """Accept both ``{key: body}`` and ``[{key_name: key, ...}]``; yield (key, body, field)."""
+    if isinstance(value, dict):
+        for key, body in value.items():
+            yield key, body, "%s.%s" % (field, key)
+    elif isinstance(value, (list, tuple)):
+        for i, body in enumerate(value):
+            sub = "%s[%d]" % (field, i)
+            if not isinstance(body, dict) or key_name not in body:
+                raise TopologyError(sub, "%s entries in a list need a '%s' key" % (what, key_name))
+            rest = dict(body)
+            key = rest.pop(key_name)
+            yield key, rest, sub
+    elif value is None:
+        return
+    else:
+        raise TopologyError(field, "%s must be a mapping or a list, got %s" % (what, type(value).__name__))
+
+
+def _internet_exchanges(value, field):
+    out, seen = [], {}
+    for i, entry in enumerate(_list(value, field, "internet_exchanges")):
+        sub = "%s[%d]" % (field, i)
+        prefix = None
+        if isinstance(entry, dict):
+            _unknown_keys(entry, ("id", "prefix"), sub)
+            if "id" not in entry:
+                raise TopologyError(sub, "an internet exchange needs an 'id'")
+            ix = _int(entry["id"], sub + ".id", "IX id", 1, 254)
+            if entry.get("prefix") is not None:
+                prefix = _prefix(entry["prefix"], sub + ".prefix")
+        else:
+            # seedemu gives the route server the IX id as host number: 1..254.
+            ix = _int(entry, sub, "IX id", 1, 254)
+        if ix in seen:
+            raise TopologyError(sub, "duplicate internet exchange %d (also at %s)" % (ix, seen[ix]))
+        seen[ix] = sub
+        out.append({"id": ix, "prefix": prefix or ipaddress.IPv4Network("10.%d.0.0/24" % ix)})
+    return out
+
+
+def _networks(value, field, asn):
+    """Networks of one AS: a list of names / {name, prefix} or a mapping name -> {prefix}."""
+    out = []
+    if isinstance(value, dict):
+        items = [(k, v, "%s.%s" % (field, k)) for k, v in value.items()]
+    else:
+        items = []
+        for i, entry in enumerate(_list(value, field, "networks")):
+            sub = "%s[%d]" % (field, i)
+            if isinstance(entry, dict):
+                if "name" not in entry:
+                    raise TopologyError(sub, "a network entry needs a 'name'")
+                body = dict(entry)
+                items.append((body.pop("name"), body, sub))
+            else:
+                items.append((entry, None, sub))
+    seen = {}
+    auto_index = 0
+    for name, body, sub in items:
+        name = _name(name, sub, "network name")
+        if _IX_RE.match(name):
+            raise TopologyError(sub, "network name %r is reserved for internet exchanges" % name)
+        if name in seen:
+            raise TopologyError(sub, "duplicate network %r in AS%d (also at %s)" % (name, asn, seen[name]))
+        seen[name] = sub
+        body = _mapping(body, sub, "network")
+        _unknown_keys(body, ("prefix",), sub)
+        if body.get("prefix") is not None:
+            prefix = _prefix(body["prefix"], sub + ".prefix")
+        elif asn > 255:
+            raise TopologyError(sub, "AS%d is above 255, so seedemu cannot derive a prefix for network %r: "
+                                     "give it an explicit 'prefix' (e.g. 10.%d.%d.0/24)" % (asn, name, asn // 256, asn % 256))
+        else:
+            # seedemu hands out 10.<asn>.<k>.0/24 to an AS's automatic networks in creation order.
+            if auto_index > 255:
+                raise TopologyError(sub, "AS%d has more than 256 networks without explicit prefixes" % asn)
+            prefix = ipaddress.IPv4Network("10.%d.%d.0/24" % (asn, auto_index))
+            auto_index += 1
+            out.append({"name": name, "prefix": prefix, "explicit_prefix": False})
+            continue
+        out.append({"name": name, "prefix": prefix, "explicit_prefix": True})
+    if not out:
+        raise TopologyError(field, "AS%d needs at least one network" % asn)
+    return out
+
+
+def _joins(value, field, asn, nets, ixes, what, allow_ix):
+    joins = _list(value, field, what)
+    if not joins:
+        raise TopologyError(field, "%s must join at least one network" % what)
+    out = []
+    for j, target in enumerate(joins):
+        sub = "%s[%d]" % (field, j)
+        if isinstance(target, int) and not isinstance(target, bool):
+            target = "ix%d" % target
+        if not isinstance(target, str):
+            raise TopologyError(sub, "expected a network name or ixN, got %r" % (target,))
+        m = _IX_RE.match(target)
+        if m:
+            if not allow_ix:
+                raise TopologyError(sub, "hosts cannot join internet exchange %s; only routers can" % target)
+            if int(m.group(1)) not in ixes:
+                raise TopologyError(field, "joins unknown internet exchange %r (known: %s)"
+                                    % (target, ", ".join("ix%d" % i for i in ixes) or "none"))
+            if not 2 <= asn <= 254:
+                # seedemu derives a router's IX address from its ASN.
+                raise TopologyError(field, "AS%d cannot join %s: seedemu maps the ASN to the router's IX address, "
+                                           "so only ASNs 2-254 can join an internet exchange" % (asn, target))
+        elif target not in nets:
+            raise TopologyError(field, "joins unknown network %r (AS%d has: %s)" % (target, asn, ", ".join(nets)))
+        if target in out:
+            raise TopologyError(sub, "joins %r twice" % target)
+        out.append(target)
+    return out
+
+
+def _autonomous_systems(value, field, ixes):
+    out, seen = [], {}
+    for key, body, sub in _keyed_items(value, field, "autonomous_systems", "asn"):
+        asn = _int(key, sub, "ASN", 1, 4294967295)
+        if asn in seen:
+            raise TopologyError(sub, "duplicate ASN %d (also at %s)" % (asn, seen[asn]))
+        seen[asn] = sub
+        body = _mapping(body, sub, "autonomous system")
+        _unknown_keys(body, ("networks", "routers", "hosts"), sub)
+        nets = _networks(body.get("networks"), sub + ".networks", asn)
+        net_names = [n["name"] for n in nets]
+        routers, names = [], {}
+        for rname, joins, rsub in _keyed_items(body.get("routers"), sub + ".routers", "routers", "name"):
+            rname = _name(rname, rsub, "router name")
+            if rname in names:
+                raise TopologyError(rsub, "duplicate router %r in AS%d" % (rname, asn))
+            names[rname] = rsub
+            if isinstance(joins, dict):
+                _unknown_keys(joins, ("networks",), rsub)
+                joins = joins.get("networks")
+            routers.append({"name": rname, "joins": _joins(joins, rsub, asn, net_names, ixes, "router", True)})
+        if not routers:
+            raise TopologyError(sub + ".routers", "AS%d needs at least one router" % asn)
+        hosts = []
+        raw_hosts = body.get("hosts")
+        if isinstance(raw_hosts, (list, tuple)) and all(isinstance(h, str) for h in raw_hosts):
+            # Shorthand: a list of host names, each on the AS's first network.
+            raw_hosts = dict((h, [net_names[0]]) for h in raw_hosts)
+        for hname, joins, hsub in _keyed_items(raw_hosts, sub + ".hosts", "hosts", "name"):
+            hname = _name(hname, hsub, "host name")
+            if hname in names:
+                raise TopologyError(hsub, "name %r is already used in AS%d (at %s)" % (hname, asn, names[hname]))
+            names[hname] = hsub
+            if isinstance(joins, dict):
+                _unknown_keys(joins, ("networks",), hsub)
+                joins = joins.get("networks")
+            if joins is None:
+                joins = [net_names[0]]
+            hosts.append({"name": hname, "joins": _joins(joins, hsub, asn, net_names, ixes, "host", False)})
+        out.append({"asn": asn, "networks": nets, "routers": routers, "hosts": hosts})
+    if not out:
+        raise TopologyError(field, "the topology needs at least one autonomous system")
+    return out
+
+
+def _at_ix(system, ix):
+    return any(("ix%d" % ix) in r["joins"] for r in system["routers"])
+
+
+def _peerings(value, field, ixes, systems):
+    by_asn = dict((s["asn"], s) for s in systems)
+    out, private = [], {}
+    for i, entry in enumerate(_list(value, field, "peerings")):
+        sub = "%s[%d]" % (field, i)
+        entry = _mapping(entry, sub, "peering")
+        if "ix" not in entry:
+            raise TopologyError(sub, "a peering needs an 'ix'")
+        ix = _int(entry["ix"], sub + ".ix", "IX id", 1, 254)
+        if ix not in ixes:
+            raise TopologyError(sub + ".ix", "unknown internet exchange %d" % ix)
+
+        def member(value, mfield):
+            asn = _int(value, mfield, "ASN", 1, 4294967295)
+            if asn not in by_asn:
+                raise TopologyError(mfield, "AS%d is not in topology.autonomous_systems" % asn)
+            if not _at_ix(by_asn[asn], ix):
+                raise TopologyError(mfield, "AS%d has no router at ix%d, so it cannot peer there" % (asn, ix))
+            return asn
+
+        if "route_server" in entry:
+            _unknown_keys(entry, ("ix", "route_server"), sub)
+            asns = [member(a, "%s.route_server[%d]" % (sub, j))
+                    for j, a in enumerate(_list(entry["route_server"], sub + ".route_server", "route_server"))]
+            if len(set(asns)) != len(asns):
+                raise TopologyError(sub + ".route_server", "an AS is listed twice")
+            out.append({"ix": ix, "type": "route_server", "asns": asns})
+        elif "a" in entry or "b" in entry:
+            _unknown_keys(entry, ("ix", "a", "b", "relationship"), sub)
+            if "a" not in entry or "b" not in entry:
+                raise TopologyError(sub, "a private peering needs both 'a' and 'b'")
+            a = member(entry["a"], sub + ".a")
+            b = member(entry["b"], sub + ".b")
+            if a == b:
+                raise TopologyError(sub, "AS%d cannot peer with itself" % a)
+            pair = (ix, min(a, b), max(a, b))
+            if pair in private:
+                raise TopologyError(sub, "AS%d and AS%d already peer privately at ix%d (at %s)" % (a, b, ix, private[pair]))
+            private[pair] = sub
+            rel = entry.get("relationship", "peer")
+            if rel not in RELATIONSHIPS:
+                raise TopologyError(sub + ".relationship", "must be one of %s, got %r" % (", ".join(RELATIONSHIPS), rel))
+            out.append({"ix": ix, "type": "private", "a": a, "b": b, "relationship": rel})
+        else:
+            raise TopologyError(sub, "a peering is either {ix, route_server: [asns]} or {ix, a, b, relationship}")
+    return out
+
+
+def _parties(value, field, systems):
+    by_asn = dict((s["asn"], s) for s in systems)
+    out, seen, used_as = [], {}, {}
+    for key, body, sub in _keyed_items(value, field, "parties", "id"):
+        pid = _int(key, sub, "party id", 1, 2147483647)
+        if pid in seen:
+            raise TopologyError(sub, "duplicate party id %d (also at %s)" % (pid, seen[pid]))
+        seen[pid] = sub
+        body = _mapping(body, sub, "party")
+        _unknown_keys(body, ("asn", "network", "training", "serving"), sub)
+        if "asn" not in body:
+            raise TopologyError(sub, "a party needs an 'asn'")
+        asn = _int(body["asn"], sub + ".asn", "ASN", 1, 4294967295)
+        if asn not in by_asn:
+            raise TopologyError(sub + ".asn", "AS%d is not in topology.autonomous_systems" % asn)
+        if asn in used_as:
+            # Ghost host names (hnode_<asn>_<component>) would clash.
+            raise TopologyError(sub + ".asn", "AS%d already hosts party %s; one party per AS" % (asn, used_as[asn]))
+        used_as[asn] = pid
+        nets = [n["name"] for n in by_asn[asn]["networks"]]
+        network = body.get("network", nets[0])
+        if network not in nets:
+            raise TopologyError(sub + ".network", "AS%d has no network %r (it has: %s)" % (asn, network, ", ".join(nets)))
+        party = {"id": str(pid), "asn": asn, "network": network,
+                 "training": _bool(body.get("training", True), sub + ".training"),
+                 "serving": _bool(body.get("serving", False), sub + ".serving")}
+        if not party["training"] and not party["serving"]:
+            raise TopologyError(sub, "a party needs training, serving or both")
+        names = set(h["name"] for h in by_asn[asn]["hosts"]) | set(r["name"] for r in by_asn[asn]["routers"])
+        for cluster, comp in party_components(party):
+            if ghost_name(cluster, comp) in names:
+                raise TopologyError(sub, "AS%d already has a host or router named %r, which party %d's %s %s needs"
+                                    % (asn, ghost_name(cluster, comp), pid, cluster, comp))
+        out.append(party)
+    return out
+
+
+def _check_capacity(systems, parties):
+    """seedemu would fail mid-render when a network runs out of host or router addresses."""
+    for system in systems:
+        for net in system["networks"]:
+            name = net["name"]
+            ghosts = sum(len(party_components(p)) for p in parties if p["asn"] == system["asn"] and p["network"] == name)
+            hosts = sum(1 for h in system["hosts"] if name in h["joins"])
+            if ghosts + hosts > host_capacity():
+                raise TopologyError(
+                    "topology.autonomous_systems.%d.networks.%s" % (system["asn"], name),
+                    "%d reserved hosts (%d FATE components + %d hosts) but seedemu's host range .%d-.%d holds %d"
+                    % (ghosts + hosts, ghosts, hosts, HOST_FIRST, HOST_LAST, host_capacity()))
+            routers = sum(1 for r in system["routers"] if name in r["joins"])
+            if routers > ROUTER_FIRST - ROUTER_LAST + 1:
+                raise TopologyError("topology.autonomous_systems.%d.routers" % system["asn"],
+                                    "%d routers on %s exceed seedemu's router range" % (routers, name))
+
+
+def _check_overlaps(ixes, systems):
+    seen = [("topology.internet_exchanges (ix%d)" % ix["id"], ix["prefix"]) for ix in ixes]
+    for system in systems:
+        for net in system["networks"]:
+            seen.append(("topology.autonomous_systems.%d.networks.%s" % (system["asn"], net["name"]), net["prefix"]))
+    for i, (field, prefix) in enumerate(seen):
+        for other_field, other in seen[:i]:
+            if prefix.overlaps(other):
+                raise TopologyError(field, "prefix %s overlaps %s of %s" % (prefix, other, other_field))
+
+
+def normalize(topology, parties=None, source=None):
+    """Validate and normalise a declarative lab.
+
+    Returns ``{"internet_exchanges": [{id, prefix}], "autonomous_systems": [{asn, networks: [{name,
+    prefix, explicit_prefix}], routers: [{name, joins}], hosts: [{name, joins}]}], "peerings": [...],
+    "parties": [{id, asn, network, training, serving}]}`` with prefixes as ``IPv4Network``.
+    Raises :class:`TopologyError`.
+    """
+    try:
+        topology = _mapping(topology, "topology", "topology")
+        _unknown_keys(topology, ("internet_exchanges", "autonomous_systems", "peerings"), "topology")
+        ix_list = _internet_exchanges(topology.get("internet_exchanges"), "topology.internet_exchanges")
+        ixes = [ix["id"] for ix in ix_list]
+        systems = _autonomous_systems(topology.get("autonomous_systems"), "topology.autonomous_systems", ixes)
+        peerings = _peerings(topology.get("peerings"), "topology.peerings", ixes, systems)
+        party_list = _parties(parties, "parties", systems)
+        _check_capacity(systems, party_list)
+        _check_overlaps(ix_list, systems)
+    except TopologyError as exc:
+        if source and not exc.source:
+            raise TopologyError(exc.field, exc.message, source)
+        raise
+    return {"internet_exchanges": ix_list, "autonomous_systems": systems, "peerings": peerings, "parties": party_list}
+
+
+def normalize_parties_only(parties, source=None):
+    """Parties for script mode, where the topology lives in the user's program (checked later)."""
+    out, seen = [], {}
+    try:
+        for key, body, sub in _keyed_items(parties, "parties", "parties", "id"):
+            pid = _int(key, sub, "party id", 1, 2147483647)
+            if pid in seen:
+                raise TopologyError(sub, "duplicate party id %d (also at %s)" % (pid, seen[pid]))
+            seen[pid] = sub
+            body = _mapping(body, sub, "party")
+            _unknown_keys(body, ("asn", "network", "training", "serving"), sub)
+            if "asn" not in body:
+                raise TopologyError(sub, "a party needs an 'asn'")
+            party = {"id": str(pid), "asn": _int(body["asn"], sub + ".asn", "ASN", 1, 4294967295),
+                     "network": body.get("network", "net0"),
+                     "training": _bool(body.get("training", True), sub + ".training"),
+                     "serving": _bool(body.get("serving", False), sub + ".serving")}
+            if not party["training"] and not party["serving"]:
+                raise TopologyError(sub, "a party needs training, serving or both")
+            out.append(party)
+    except TopologyError as exc:
+        if source and not exc.source:
+            raise TopologyError(exc.field, exc.message, source)
+        raise
+    return out
+
+
+def ghost_plan(parties):
+    """Ghost hosts to reserve, in reservation order: dicts of party, cluster, component, name, asn, network."""
+    plan = []
+    for party in parties:
+        for cluster, comp in party_components(party):
+            plan.append({"party": party["id"], "cluster": cluster, "component": comp,
+                         "name": ghost_name(cluster, comp), "asn": party["asn"], "network": party["network"]})
+    return plan
+
+
+def to_jsonable(model):
+    """The normalised model with prefixes as strings (for golden files and diffs)."""
+    if isinstance(model, dict):
+        return dict((k, to_jsonable(v)) for k, v in model.items())
+    if isinstance(model, list):
+        return [to_jsonable(v) for v in model]
+    if isinstance(model, ipaddress.IPv4Network):
+        return str(model)
+    return model

@@ -1,0 +1,166 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: bundle_unpack
+short_description: Unpack a seed.fate bundle over a deployed party without touching its data
+version_added: 0.1.0
+description:
+  - Unpacks a bundle written by the C(seed.fate.fate_config) role
+    (a plain tar with one top folder named like the compose project, for example C(confs-9999/)) at
+    O(dest)/<project>/ on the managed host.
+  - Only files whose content or mode differ from the bundle are written, each one atomically (a temporary file
+    in the same folder renamed over the target), so a second run reports no change and rewrites nothing.
+  - Paths under O(preserve) hold the services' persistent data (MySQL data, egg data-dir, redis data,
+    shared_dir contents). They are created when missing and never overwritten or removed.
+  - With O(prune=true), a file is removed only when the previous unpack (recorded in C(.seedfate-bundle.json)
+    inside the project folder) wrote it and the new bundle no longer has it. Nothing else is ever deleted.
+  - The manifest is written last, so a run interrupted half-way is completed by the next one.
+  - Links, devices, absolute names, C(..) and members outside the top folder are refused before anything is
+    written, naming the archive and the member.
+author:
+  - seed.fate contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - seed.fate.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff lists created (V(+)), updated (V(~)) and removed (V(-)) paths, not file contents.
+  idempotent:
+    support: full
+options:
+  src:
+    description:
+      - Path of the bundle archive on the managed host.
+    type: path
+    required: true
+  dest:
+    description:
+      - Deploy folder; the bundle is unpacked at O(dest)/<project>/. Created when missing.
+    type: path
+    required: true
+  project:
+    description:
+      - Name of the archive's top folder and of the folder created under O(dest).
+      - Defaults to the archive's file name without C(.tar) (C(confs-9999.tar) gives C(confs-9999)).
+    type: str
+  preserve:
+    description:
+      - Folders, relative to the project folder, whose contents are persistent data.
+      - The default is the list of docs/contracts.md for the training and serving stacks.
+    type: list
+    elements: str
+    default:
+      - confs/mysql/data
+      - confs/egg/data-dir
+      - confs/redis/data
+      - shared_dir/examples
+      - shared_dir/federatedml
+      - confs/serving-server/.fate
+  prune:
+    description:
+      - Remove files that an earlier unpack of this project wrote and the bundle no longer contains.
+    type: bool
+    default: true
+notes:
+  - Ownership is not changed; files belong to the user the module runs as. Modes come from the archive.
+"""
+
+EXAMPLES = r"""
+- name: Unpack party 9999's training bundle
+  seed.fate.bundle_unpack:
+    src: /data/projects/fate/.bundles/confs-9999.tar
+    dest: /data/projects/fate
+
+- name: Unpack a serving bundle, keeping an extra folder of local data
+  seed.fate.bundle_unpack:
+    src: /data/projects/fate/.bundles/serving-9999.tar
+    dest: /data/projects/fate
+    preserve:
+      - confs/redis/data
+      - confs/serving-server/.fate
+      - local
+"""
+
+RETURN = r"""
+project:
+  description: Name of the project folder.
+  returned: success
+  type: str
+  sample: confs-9999
+project_dir:
+  description: Full path of the unpacked project.
+  returned: success
+  type: str
+  sample: /data/projects/fate/confs-9999
+created:
+  description: Paths created (folders end with C(/)), relative to RV(project_dir).
+  returned: success
+  type: list
+  elements: str
+  sample: [docker-compose.yml, confs/proxy/conf/]
+updated:
+  description: Paths whose content or mode were changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [confs/proxy/conf/route_table.json]
+removed:
+  description: Paths an earlier bundle wrote and this one no longer has, removed.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+preserved:
+  description: Bundle files under a preserved folder that differ on disk and were left as they are.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+files:
+  description: Number of files in the bundle.
+  returned: success
+  type: int
+  sample: 31
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.seed.fate.plugins.module_utils.unpack import DEFAULT_PRESERVE, BundleError, unpack
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+            project=dict(type="str"),
+            preserve=dict(type="list", elements="str", default=list(DEFAULT_PRESERVE)),
+            prune=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        result = unpack(p["src"], p["dest"], p["project"], p["preserve"], p["prune"], module.check_mode)
+    except BundleError as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="unpacking %s into %s failed: %s" % (p["src"], p["dest"], exc))
+    diff_text = result.pop("diff_text")
+    if module._diff and result["changed"]:
+        result["diff"] = {"prepared": diff_text}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

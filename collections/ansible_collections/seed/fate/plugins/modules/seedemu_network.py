@@ -1,0 +1,583 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: seed.fate contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: seedemu_network
+short_description: Build the emulated Internet of a FATE lab with the SEED Emulator
+version_added: 0.1.0
+description:
+  - Turns a declarative topology (internet exchanges, autonomous systems, routers, peerings) plus the
+    FATE parties into a compiled seedemu docker compose project in O(dest)/output, and reserves an
+    address for every FATE component of every party ("ghost hosts") in O(dest)/ghost.
+  - Alternatively runs the user's own seedemu program (O(script)) and collects its C(./output) and
+    C(./ghost) folders. On upstream seedemu, where the fork's C(createGhostHost) and C(GhostPrinter) do not
+    exist, the module adds stand-ins for them before running the program, so fork-style programs run
+    unchanged.
+  - Ghost hosts are ordinary seedemu hosts while seedemu renders, so each gets its address (C(.71) upward),
+    default route and C(/etc/hosts) line; they are then kept out of the compose project (no container, no
+    folder). The ghost folder holds C(GhostNodes.json) and C(AutonomousSystems.json) in the seedemu fork's
+    format, the party layout C(pre_party_list.json) (nested training/serving form) and C(lab.json), which
+    names the compose project.
+  - The compose project name is explicit (top-level C(name:) in C(docker-compose.yml)), so the docker
+    networks that FATE containers join are known in advance, C(<project>_net_<asn>_<net>).
+  - Everything is rendered into a staging folder first and compared with what O(dest) holds; identical
+    output is not rewritten (C(changed=false)). Otherwise C(output/) and C(ghost/) are each swapped in with a
+    rename, so a failed run leaves the previous outputs intact.
+  - Bad input is refused before anything is written, naming the offending field (for example
+    C(topology.autonomous_systems.150.routers.router0)).
+author:
+  - seed.fate contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - seed.fate.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Renders into a temporary folder, reports whether O(dest) would change, writes nothing.
+  diff_mode:
+    support: full
+    details: Shows the networks, routers and reserved addresses that change, and digests of changed files.
+  idempotent:
+    support: full
+options:
+  topology:
+    description:
+      - The emulated Internet. Keys C(internet_exchanges) (list of IX ids, or C({id, prefix})),
+        C(autonomous_systems) (mapping ASN to C({networks, routers, hosts}), or a list of the same with an
+        C(asn) key), C(peerings) (list of C({ix, route_server=[asns]}) or
+        C({ix, a, b, relationship=peer|provider|unfiltered})).
+      - C(networks) is a list of names or C({name, prefix}); an AS above 255 needs an explicit C(prefix).
+        C(routers) maps a router name to the list of networks and C(ixN) it joins. C(hosts) (optional) adds
+        ordinary hosts (containers), as a list of names (on the first network) or a mapping name to networks.
+      - Mutually exclusive with O(script).
+    type: dict
+  parties:
+    description:
+      - FATE parties, mapping party id to C({asn, network, training, serving}) (or a list with an C(id) key).
+        C(network) defaults to the AS's first network, C(training) to V(true), C(serving) to V(false).
+        Party order is the order everywhere (KubeFATE's C(partylist)). One party per AS.
+      - Required with O(topology). With O(script) it writes C(pre_party_list.json) from the program's
+        ghosts; without it the program must write that file itself.
+    type: raw
+  script:
+    description:
+      - Path of a seedemu program to run instead of O(topology) (cwd is a temporary folder; seedemu is on
+        C(PYTHONPATH)). It must compile C(./output) with the Docker compiler and the ghosts with
+        C(GhostPrinter) into C(./ghost). A failing program fails the module with its stderr.
+    type: path
+  script_timeout:
+    description: Seconds seedemu (or the program in O(script)) may run.
+    type: int
+    default: 600
+  dest:
+    description: The build folder. The module owns its C(output/) and C(ghost/) subfolders.
+    type: path
+    required: true
+  project:
+    description:
+      - Compose project name of the emulated Internet (lowercase letters, digits, C(-), C(_)). It prefixes
+        every docker network name.
+    type: str
+    required: true
+  seedemu_path:
+    description:
+      - Folder of a seed-emulator checkout to import seedemu from. Defaults to the environment variable
+        C(SEEDEMU_PATH), else seedemu must already be importable.
+    type: path
+  images:
+    description:
+      - V(default) lets seedemu pick its Docker Hub images. V(offline) forces O(offline_image) for every node
+        and declares O(offline_software) as installed, so no node's Dockerfile runs C(apt-get).
+    type: str
+    choices: [default, offline]
+    default: default
+  offline_image:
+    description: The emulator node image (built by role seed.fate.images) used with O(images=offline).
+    type: str
+    default: seedfate/seedemu-node:bookworm
+  offline_software:
+    description:
+      - Packages O(offline_image) already holds (the images role records them in the image label
+        C(seed.fate/software)). Defaults to seedemu's base software plus C(bird2).
+    type: list
+    elements: str
+  internet_map:
+    description:
+      - Add seedemu's internet map container. It is bound to 127.0.0.1 only, and it still gives anyone who
+        reaches that port an unauthenticated root console on every node; keep it off unless needed.
+    type: bool
+    default: false
+  internet_map_port:
+    description: Host port (on 127.0.0.1) of the internet map.
+    type: int
+    default: 8080
+  host_compat:
+    description:
+      - V(auto) probes this host for privileged containers, the C(dummy) link type and C(netem), and adapts
+        the compiled project where they are missing; every adaptation is listed in RV(host_adaptations).
+        V(off) leaves seedemu's output as it is.
+    type: str
+    choices: [auto, "off"]
+    default: auto
+  host_capabilities:
+    description:
+      - Host capabilities to assume instead of probing, C({privileged, dummy_link, netem}) booleans
+        (for tests and for building on one machine to run on another).
+    type: dict
+  source:
+    description: Where O(topology) and O(parties) come from (for example the inventory file), quoted in errors.
+    type: str
+requirements:
+  - seedemu (a clone of https://github.com/seed-labs/seed-emulator, on SEEDEMU_PATH), Python >= 3.10,
+    PyYAML and geopy (seedemu imports them).
+notes:
+  - Ghost NodeIds follow the fork, C(hnode_<asn>_<component>); serving components carry the prefix
+    C(Serving), for example C(hnode_152_Servingserving-proxy).
+  - seedemu (upstream master) names border-router services C(brdnode_<asn>_<name>) and the route server
+    C(rs_ix_ix<N>).
+  - seedemu runs in a child Python process (the module's own interpreter), with C(PYTHONHASHSEED=0) so its
+    output is stable, and with a light stand-in for C(inspect.stack()), which seedemu calls for every node
+    option only to read its caller's name (the standard one makes large labs take seconds).
+  - O(dest)/output and O(dest)/ghost belong to the module; files in them that the build does not produce are
+    removed when the folder is replaced.
+  - The internet map image (C(handsonsecurity/seedemu-internetmap)) comes from Docker Hub; it is not part
+    of the offline image set.
+seealso:
+  - name: SEED Emulator
+    description: The emulator this module drives.
+    link: https://github.com/seed-labs/seed-emulator
+"""
+
+EXAMPLES = r"""
+- name: Build the built-in three-AS lab
+  seed.fate.seedemu_network:
+    topology: "{{ seedfate_topology }}"
+    parties: "{{ seedfate_parties }}"
+    dest: "{{ seedfate_build_dir }}"
+    project: "{{ seedfate_network_project }}"
+    images: offline
+
+- name: Build from the user's own (fork-style) seedemu program
+  seed.fate.seedemu_network:
+    script: ~/labs/simple_SeedFATE.py
+    parties:
+      10000: {asn: 151, serving: true}
+      9999: {asn: 152, serving: true}
+    dest: /srv/lab
+    project: mylab
+    seedemu_path: ~/src/seed-emulator
+"""
+
+RETURN = r"""
+project:
+  description: Compose project name written into C(output/docker-compose.yml) and C(ghost/lab.json).
+  returned: always
+  type: str
+  sample: seedfate
+output_dir:
+  description: The compiled compose project.
+  returned: always
+  type: str
+  sample: /work/main/build/default/output
+ghost_dir:
+  description: Folder of GhostNodes.json, AutonomousSystems.json, pre_party_list.json and lab.json.
+  returned: always
+  type: str
+  sample: /work/main/build/default/ghost
+networks:
+  description: Docker names of the project's networks (AS networks and internet exchanges).
+  returned: always
+  type: list
+  elements: str
+  sample: [seedfate_net_150_net0, seedfate_net_ix_ix100]
+ghosts:
+  description: Number of reserved (ghost) hosts.
+  returned: always
+  type: int
+  sample: 36
+parties:
+  description: Reserved addresses per party, cluster and component, with the party's gateway.
+  returned: always
+  type: dict
+  sample: {"9999": {"asn": 152, "gateway": "10.152.0.254", "training": {"proxy": "10.152.0.72"}}}
+host_adaptations:
+  description: What was changed in the compiled project to run on this host (empty when nothing was needed).
+  returned: always
+  type: list
+  elements: str
+changed_files:
+  description:
+    - Paths (relative to O(dest)) that were, or in check mode would be, added, changed or removed
+      (the first 100, then a count).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.seed.fate.plugins.module_utils import ghost_export, naming, seedemu_build
+from ansible_collections.seed.fate.plugins.module_utils import topology as topo
+
+try:
+    from ansible_collections.seed.fate.plugins.module_utils import host_compat
+    HOST_COMPAT_IMPORT_ERROR = None
+except ImportError:
+    host_compat = None
+    HOST_COMPAT_IMPORT_ERROR = traceback.format_exc()
+
+PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DIFF_FILE_LINES = 20
+CHANGED_FILES_MAX = 100
+
+
+def _capped(paths):
+    if len(paths) <= CHANGED_FILES_MAX:
+        return paths
+    return paths[:CHANGED_FILES_MAX] + ["... and %d more" % (len(paths) - CHANGED_FILES_MAX)]
+
+
+def _digest(data):
+    return "absent" if data is None else "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
+def _load_json(data):
+    try:
+        return json.loads(data.decode("utf-8")) if data is not None else None
+    except ValueError:
+        return None
+
+
+def compose_networks(compose_text, project):
+    """Docker names of the compose file's top-level networks."""
+    names, inside = [], False
+    for line in compose_text.split("\n"):
+        if re.match(r"^\S", line):
+            inside = line.rstrip() == "networks:"
+            continue
+        m = re.match(r"^    ([A-Za-z0-9_.-]+):\s*$", line) if inside else None
+        if m:
+            names.append("%s_%s" % (project, m.group(1)))
+    return sorted(names)
+
+
+def party_summary(ghost_nodes_doc, systems_doc, layout_doc):
+    """{party: {asn, network, gateway, training: {component: address}, serving: {...}}} from the ghost files."""
+    by_id = dict((g["NodeId"], g) for g in ghost_nodes_doc)
+    gateways = {}
+    for system in systems_doc or []:
+        model = ghost_export.AutonomousSystem(system["asn"], routers=[
+            ghost_export.Node(system["asn"], r["Name"], "Router",
+                              [ghost_export.Interface(i["Connected_to"], i["Address"]) for i in r.get("Interfaces", [])])
+            for r in system.get("Routers", [])])
+        for net in system.get("Networks", []):
+            gateways[(int(system["asn"]), net["name"])] = model.gateway(net["name"])
+    out = {}
+    for cluster in (naming.TRAINING, naming.SERVING):
+        for party, comps in (layout_doc or {}).get(cluster, {}).items():
+            for comp, node_ids in comps.items():
+                ghost = by_id.get(node_ids[0]) if node_ids else None
+                if not ghost or not ghost.get("Interfaces"):
+                    continue
+                iface = ghost["Interfaces"][0]
+                entry = out.setdefault(party, {"asn": int(ghost["Autonomous_Systems"]), "network": iface["Connected_to"],
+                                               "gateway": gateways.get((int(ghost["Autonomous_Systems"]),
+                                                                        iface["Connected_to"]))})
+                entry.setdefault(cluster, {})[comp] = iface["Address"]
+    return out
+
+
+def layout_from_parties(parties, ghost_node_ids):
+    """Script mode: the party layout from the parties option and the ghosts the program reserved."""
+    layout, missing = [], []
+    for party in parties:
+        for cluster, comp in topo.party_components(party):
+            node_id = naming.ghost_node_id(party["asn"], topo.ghost_name(cluster, comp))
+            if node_id not in ghost_node_ids:
+                missing.append("parties.%s: the program reserved no ghost %s (%s %s)"
+                               % (party["id"], node_id, cluster, comp))
+            layout.append((party["id"], cluster, comp, node_id))
+    return layout, missing
+
+
+def tree_changes(new, old):
+    """Sorted relative paths that differ between two {path: bytes} trees."""
+    return sorted(p for p in set(new) | set(old) if new.get(p) != old.get(p))
+
+
+def write_tree(root, files):
+    for rel, data in files.items():
+        path = os.path.join(root, *rel.split("/"))
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+def swap_in(staged, target, trash):
+    """Replace folder ``target`` by ``staged`` with renames; the old one goes to ``trash``."""
+    moved = False
+    if os.path.lexists(target):
+        os.rename(target, trash)
+        moved = True
+    try:
+        os.rename(staged, target)
+    except OSError:
+        if moved:
+            os.rename(trash, target)
+        raise
+
+
+class SeedemuNetwork(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.dest = os.path.abspath(self.p["dest"])
+        self.project = self.p["project"]
+        self.warnings = []
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def validate(self):
+        p = self.p
+        if not PROJECT_RE.match(self.project):
+            self.fail("project: %r is not a valid compose project name (lowercase letters, digits, '-' and '_', "
+                      "starting with a letter or digit)" % self.project)
+        if os.path.exists(self.dest) and not os.path.isdir(self.dest):
+            self.fail("dest: %s exists and is not a folder" % self.dest)
+        try:
+            if p["script"]:
+                self.model = None
+                self.parties = topo.normalize_parties_only(p["parties"], p["source"]) if p["parties"] else None
+                if not os.path.isfile(p["script"]):
+                    self.fail("script: %s does not exist" % p["script"])
+            else:
+                if p["parties"] is None:
+                    self.fail("parties: required with topology (party id -> {asn, network, serving})")
+                self.model = topo.normalize(p["topology"], p["parties"], p["source"])
+                self.parties = self.model["parties"]
+        except topo.TopologyError as exc:
+            self.fail(str(exc), field=exc.field)
+
+    def missing_seedemu(self, reason):
+        self.fail(missing_required_lib("seedemu", reason="to build the emulated Internet", url=seedemu_build.SEEDEMU_URL)
+                  + " " + seedemu_build.INSTALL_HINT + ". Reason: %s" % reason, exception=str(reason))
+
+    def check_seedemu(self):
+        """Cheap checks before anything runs; seedemu itself is imported in a child process only."""
+        if sys.version_info < (3, 10):
+            self.missing_seedemu("seedemu needs Python >= 3.10, this is %d.%d (%s); set ansible_python_interpreter"
+                                 % (sys.version_info[0], sys.version_info[1], sys.executable))
+        path = seedemu_build.resolve_seedemu_path(self.p["seedemu_path"])
+        if path and not os.path.isdir(os.path.join(path, "seedemu")):
+            self.missing_seedemu("%s holds no seedemu package (no %s)" % (path, os.path.join(path, "seedemu")))
+        if not path:
+            import importlib.util
+            if importlib.util.find_spec("seedemu") is None:
+                self.missing_seedemu("seedemu is not importable and neither seedemu_path nor SEEDEMU_PATH is set")
+
+    def build(self, staging):
+        p = self.p
+        opts = dict(images=p["images"], offline_image=p["offline_image"], offline_software=p["offline_software"],
+                    internet_map=p["internet_map"], internet_map_port=p["internet_map_port"])
+        if p["internet_map"]:
+            self.warnings.append("internet_map is on: it is bound to 127.0.0.1:%d but gives an unauthenticated root "
+                                 "console on every emulated node to anyone who reaches that port"
+                                 % p["internet_map_port"])
+        if self.model is not None:
+            try:
+                return seedemu_build.render_lab(self.model, self.project, staging, p["seedemu_path"],
+                                                timeout=p["script_timeout"], **opts)
+            except seedemu_build.SeedemuMissing as exc:
+                self.missing_seedemu(str(exc))
+        workdir = os.path.join(staging, "run")
+        os.mkdir(workdir)
+        return seedemu_build.run_script(p["script"], workdir, self.project, p["seedemu_path"],
+                                        timeout=p["script_timeout"], **opts)
+
+    def ghost_files(self, result):
+        """{name: bytes} of the new ghost folder."""
+        if result.lab is not None:
+            lab = result.lab
+            if self.model is None:
+                if self.parties is not None:
+                    lab.layout, missing = layout_from_parties(self.parties, set(g.node_id for g in lab.ghosts()))
+                    if missing:
+                        self.fail("; ".join(missing))
+                else:
+                    self.fail("parties: required in script mode unless the program writes ghost/pre_party_list.json")
+            files = ghost_export.render_files(lab)
+            return dict((k, v.encode("utf-8")) for k, v in files.items())
+        # The fork's own GhostPrinter wrote the files: keep them, add the layout and the project name.
+        files = dict(result.ghost_files)
+        ghosts = _load_json(files.get(naming.GHOST_NODES_FILE)) or []
+        if self.parties is not None:
+            layout, missing = layout_from_parties(self.parties, set(g.get("NodeId") for g in ghosts))
+            if missing:
+                self.fail("; ".join(missing))
+            files[naming.PARTY_LAYOUT_FILE] = ghost_export.dumps(
+                ghost_export.party_layout(ghost_export.Lab(self.project, layout=layout))).encode("utf-8")
+        elif naming.PARTY_LAYOUT_FILE not in files:
+            self.fail("parties: required in script mode unless the program writes ghost/pre_party_list.json")
+        files[naming.LAB_METADATA_FILE] = ghost_export.dumps(ghost_export.lab_metadata(
+            ghost_export.Lab(self.project))).encode("utf-8")
+        return files
+
+    def adapt(self, output):
+        """Compose name + host adaptations on the compiled tree {path: bytes}; returns the notes."""
+        texts = dict((k, v.decode("utf-8", "surrogateescape")) for k, v in output.items())
+        if "docker-compose.yml" not in texts:
+            self.fail("seedemu wrote no docker-compose.yml")
+        texts["docker-compose.yml"] = seedemu_build.finalize_compose(texts["docker-compose.yml"], self.project)
+        notes = []
+        if self.p["host_compat"] == "auto":
+            if host_compat is None:
+                note = ("host compatibility was not checked: module_utils host_compat is unavailable (%s)"
+                        % HOST_COMPAT_IMPORT_ERROR.strip().splitlines()[-1])
+                self.warnings.append(note)
+                notes.append(note)
+            else:
+                caps = self.p["host_capabilities"]
+                if caps is None:
+                    caps = host_compat.probe_host()
+                notes.extend(host_compat.adapt_output(texts, caps) or [])
+        return dict((k, v.encode("utf-8", "surrogateescape")) for k, v in texts.items()), notes
+
+    def run(self):
+        self.validate()
+        self.check_seedemu()
+        check = self.module.check_mode
+        dest_exists = os.path.isdir(self.dest)
+        staging = tempfile.mkdtemp(prefix=".seedfate-staging-", dir=self.dest if dest_exists and not check else None)
+        try:
+            try:
+                result = self.build(staging)
+            except seedemu_build.BuildError as exc:
+                self.fail(str(exc), log=exc.log[-20000:])
+            compiled = seedemu_build.read_tree(result.output_dir)
+            output, notes = self.adapt(compiled)
+            ghost = self.ghost_files(result)
+
+            output_dir = os.path.join(self.dest, "output")
+            ghost_dir = os.path.join(self.dest, "ghost")
+            old_output = seedemu_build.read_tree(output_dir)
+            old_ghost = seedemu_build.read_tree(ghost_dir)
+            out_changes = tree_changes(output, old_output)
+            ghost_changes = tree_changes(ghost, old_ghost)
+            changed = bool(out_changes or ghost_changes)
+
+            if changed and not check:
+                if not dest_exists:
+                    os.makedirs(self.dest)
+                    shutil.rmtree(staging)
+                    staging = tempfile.mkdtemp(prefix=".seedfate-staging-", dir=self.dest)
+                    new_output = os.path.join(staging, "new-output")
+                    write_tree(new_output, output)
+                else:
+                    # Rewrite only what the adaptation changed in the already compiled staged tree.
+                    new_output = result.output_dir
+                    for rel in tree_changes(output, compiled):
+                        path = os.path.join(new_output, *rel.split("/"))
+                        if rel in output:
+                            write_tree(new_output, {rel: output[rel]})
+                        elif os.path.exists(path):
+                            os.unlink(path)
+                new_ghost = os.path.join(staging, "new-ghost")
+                write_tree(new_ghost, ghost)
+                if ghost_changes:
+                    swap_in(new_ghost, ghost_dir, os.path.join(staging, "old-ghost"))
+                if out_changes:
+                    swap_in(new_output, output_dir, os.path.join(staging, "old-output"))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+        ghost_doc = _load_json(ghost.get(naming.GHOST_NODES_FILE)) or []
+        systems_doc = _load_json(ghost.get(naming.AUTONOMOUS_SYSTEMS_FILE)) or []
+        layout_doc = _load_json(ghost.get(naming.PARTY_LAYOUT_FILE)) or {}
+        res = dict(
+            changed=changed,
+            project=self.project,
+            output_dir=output_dir,
+            ghost_dir=ghost_dir,
+            networks=compose_networks(output["docker-compose.yml"].decode("utf-8"), self.project),
+            ghosts=len(ghost_doc),
+            parties=party_summary(ghost_doc, systems_doc, layout_doc),
+            host_adaptations=notes,
+            changed_files=_capped(["ghost/" + p for p in ghost_changes] + ["output/" + p for p in out_changes]),
+        )
+        if self.module._diff:
+            res["diff"] = self.diff(old_ghost, ghost, old_output, output, out_changes)
+        for warning in self.warnings:
+            self.module.warn(warning)
+        self.module.exit_json(**res)
+
+    def diff(self, old_ghost, ghost, old_output, output, out_changes):
+        def summary(files):
+            lab = _load_json(files.get(naming.LAB_METADATA_FILE)) or {}
+            lines = ghost_export.summary_lines(_load_json(files.get(naming.GHOST_NODES_FILE)),
+                                               _load_json(files.get(naming.AUTONOMOUS_SYSTEMS_FILE)),
+                                               lab.get("compose_project"))
+            return lines
+        before = summary(old_ghost)
+        after = summary(ghost)
+        if len(out_changes) <= DIFF_FILE_LINES:
+            for rel in out_changes:
+                before.append("output/%s %s" % (rel, _digest(old_output.get(rel))))
+                after.append("output/%s %s" % (rel, _digest(output.get(rel))))
+        else:
+            # A whole new project is hundreds of files: count them instead of listing them.
+            added = sum(1 for rel in out_changes if rel not in old_output)
+            removed = sum(1 for rel in out_changes if rel not in output)
+            before.append("output/: %d files" % len(old_output))
+            after.append("output/: %d files (%d added, %d changed, %d removed)"
+                         % (len(output), added, len(out_changes) - added - removed, removed))
+        return {"before_header": "%s (ghosts, networks, changed files)" % self.dest,
+                "after_header": "%s (ghosts, networks, changed files)" % self.dest,
+                "before": "\n".join(before) + "\n" if before else "",
+                "after": "\n".join(after) + "\n"}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            topology=dict(type="dict"),
+            parties=dict(type="raw"),
+            script=dict(type="path"),
+            script_timeout=dict(type="int", default=600),
+            dest=dict(type="path", required=True),
+            project=dict(type="str", required=True),
+            seedemu_path=dict(type="path"),
+            images=dict(type="str", choices=["default", "offline"], default="default"),
+            offline_image=dict(type="str", default=seedemu_build.DEFAULT_OFFLINE_IMAGE),
+            offline_software=dict(type="list", elements="str"),
+            internet_map=dict(type="bool", default=False),
+            internet_map_port=dict(type="int", default=8080),
+            host_compat=dict(type="str", choices=["auto", "off"], default="auto"),
+            host_capabilities=dict(type="dict"),
+            source=dict(type="str"),
+        ),
+        mutually_exclusive=[("topology", "script")],
+        required_one_of=[("topology", "script")],
+        supports_check_mode=True,
+    )
+    SeedemuNetwork(module).run()
+
+
+if __name__ == "__main__":
+    main()

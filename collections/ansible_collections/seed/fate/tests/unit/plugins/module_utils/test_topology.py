@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation and normalisation of the declarative lab (module_utils/topology.py), no seedemu.
+
+Golden files: golden/skeleton/topology_<name>.yml -> topology_<name>.normalized.json. Regenerate
+with SEEDFATE_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.seed.fate.plugins.module_utils import topology as topo
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "skeleton")
+
+
+def load(name):
+    with open(os.path.join(GOLDEN, "topology_%s.yml" % name)) as f:
+        return yaml.safe_load(f)
+
+
+def default():
+    return load("default")
+
+
+@pytest.mark.parametrize("name", ["default", "mixed"])
+def test_normalisation_matches_golden(name):
+    lab = load(name)
+    got = json.dumps(topo.to_jsonable(topo.normalize(lab["topology"], lab["parties"])), indent=2) + "\n"
+    path = os.path.join(GOLDEN, "topology_%s.normalized.json" % name)
+    if os.environ.get("SEEDFATE_UPDATE_GOLDEN"):
+        with open(path, "w") as f:
+            f.write(got)
+    with open(path) as f:
+        assert got == f.read()
+
+
+def test_int_and_string_keys_normalise_alike():
+    lab = default()
+    as_ints = copy.deepcopy(lab)
+    as_ints["topology"]["autonomous_systems"] = dict((int(k), v) for k, v in lab["topology"]["autonomous_systems"].items())
+    as_ints["parties"] = dict((int(k), v) for k, v in lab["parties"].items())
+    assert topo.normalize(**as_ints) == topo.normalize(**lab)
+
+
+def test_party_order_is_kept_and_plan_follows_the_fork():
+    model = topo.normalize(**default())
+    assert [p["id"] for p in model["parties"]] == ["10000", "9999", "8888"]
+    plan = topo.ghost_plan(model["parties"])
+    assert len(plan) == 36
+    first = [(g["name"], g["cluster"], g["component"]) for g in plan[:12]]
+    assert first[0] == ("federation", "training", "federation")
+    assert first[8] == ("redis", "training", "redis")
+    assert first[9:] == [("Servingredis", "serving", "redis"), ("Servingserving-server", "serving", "serving-server"),
+                         ("Servingserving-proxy", "serving", "serving-proxy")]
+    assert set(g["asn"] for g in plan[:12]) == {151}
+
+
+def test_parties_default_network_and_training():
+    lab = default()
+    lab["parties"] = {"7": {"asn": 150}}
+    party = topo.normalize(**lab)["parties"][0]
+    assert party == {"id": "7", "asn": 150, "network": "net0", "training": True, "serving": False}
+    assert len(topo.ghost_plan([party])) == 9
+
+
+def test_auto_prefixes_follow_seedemu():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["networks"] = ["net0", {"name": "x", "prefix": "192.168.7.0/24"}, "net1"]
+    nets = topo.normalize(**lab)["autonomous_systems"][0]["networks"]
+    assert [str(n["prefix"]) for n in nets] == ["10.150.0.0/24", "192.168.7.0/24", "10.150.1.0/24"]
+
+
+def raises(lab, field, *words):
+    with pytest.raises(topo.TopologyError) as info:
+        topo.normalize(**lab)
+    assert info.value.field == field, str(info.value)
+    for word in words:
+        assert word in str(info.value)
+    return info.value
+
+
+def test_duplicate_asn_in_list_form():
+    lab = default()
+    lab["topology"]["autonomous_systems"] = [
+        {"asn": 150, "networks": ["net0"], "routers": {"router0": ["net0", "ix100"]}},
+        {"asn": 150, "networks": ["net0"], "routers": {"router0": ["net0", "ix100"]}}]
+    lab["parties"] = {}
+    lab["topology"]["peerings"] = []
+    raises(lab, "topology.autonomous_systems[1]", "duplicate ASN 150")
+
+
+def test_duplicate_asn_as_string_and_int_keys():
+    lab = default()
+    lab["topology"]["autonomous_systems"][150] = lab["topology"]["autonomous_systems"]["150"]
+    raises(lab, "topology.autonomous_systems.150", "duplicate ASN 150")
+
+
+def test_duplicate_ix():
+    lab = default()
+    lab["topology"]["internet_exchanges"] = [100, {"id": 100}]
+    raises(lab, "topology.internet_exchanges[1]", "duplicate internet exchange 100")
+
+
+def test_router_joining_unknown_network():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["routers"]["router0"] = ["net9", "ix100"]
+    raises(lab, "topology.autonomous_systems.150.routers.router0", "unknown network 'net9'", "net0")
+
+
+def test_router_joining_unknown_ix():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["151"]["routers"]["router0"] = ["net0", "ix101"]
+    raises(lab, "topology.autonomous_systems.151.routers.router0", "unknown internet exchange 'ix101'")
+
+
+def test_peering_naming_an_as_not_at_that_ix():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["153"] = {"networks": ["net0"], "routers": {"router0": ["net0"]}}
+    lab["topology"]["peerings"][0]["route_server"].append(153)
+    raises(lab, "topology.peerings[0].route_server[3]", "AS153 has no router at ix100")
+
+
+def test_peering_naming_an_unknown_as():
+    lab = default()
+    lab["topology"]["peerings"].append({"ix": 100, "a": 150, "b": 999, "relationship": "peer"})
+    raises(lab, "topology.peerings[1].b", "AS999 is not in topology.autonomous_systems")
+
+
+def test_peering_relationship_must_be_known():
+    lab = default()
+    lab["topology"]["peerings"].append({"ix": 100, "a": 150, "b": 151, "relationship": "customer"})
+    raises(lab, "topology.peerings[1].relationship", "peer, provider, unfiltered")
+
+
+def test_duplicate_private_peering():
+    lab = default()
+    lab["topology"]["peerings"] += [{"ix": 100, "a": 150, "b": 151}, {"ix": 100, "a": 151, "b": 150}]
+    raises(lab, "topology.peerings[2]", "already peer privately at ix100 (at topology.peerings[1])")
+
+
+def test_asn_above_255_needs_a_prefix():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["65001"] = {"networks": ["net0"], "routers": {"router0": ["net0"]}}
+    raises(lab, "topology.autonomous_systems.65001.networks[0]", "explicit 'prefix'", "10.253.233.0/24")
+
+
+def test_asn_above_254_cannot_join_an_ix():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["300"] = {"networks": [{"name": "net0", "prefix": "10.1.44.0/24"}],
+                                                    "routers": {"router0": ["net0", "ix100"]}}
+    raises(lab, "topology.autonomous_systems.300.routers.router0", "ASNs 2-254")
+
+
+def test_more_reserved_hosts_than_the_host_range_holds():
+    lab = default()
+    # 12 ghosts + 18 extra hosts = 30 > 29 (.71-.99)
+    lab["topology"]["autonomous_systems"]["150"]["hosts"] = ["h%d" % i for i in range(18)]
+    raises(lab, "topology.autonomous_systems.150.networks.net0", "30 reserved hosts", ".71-.99 holds 29")
+    lab["topology"]["autonomous_systems"]["150"]["hosts"] = ["h%d" % i for i in range(17)]
+    topo.normalize(**lab)
+
+
+def test_party_on_missing_as():
+    lab = default()
+    lab["parties"]["1"] = {"asn": 160}
+    raises(lab, "parties.1.asn", "AS160 is not in topology.autonomous_systems")
+
+
+def test_party_on_missing_network():
+    lab = default()
+    lab["parties"]["9999"]["network"] = "lan"
+    raises(lab, "parties.9999.network", "AS152 has no network 'lan'")
+
+
+def test_duplicate_party_ids():
+    lab = default()
+    lab["parties"][9999] = {"asn": 150}
+    raises(lab, "parties.9999", "duplicate party id 9999")
+
+
+def test_duplicate_party_ids_in_list_form():
+    lab = default()
+    lab["parties"] = [{"id": 1, "asn": 150}, {"id": "1", "asn": 151}]
+    raises(lab, "parties[1]", "duplicate party id 1")
+
+
+def test_two_parties_in_one_as():
+    lab = default()
+    lab["parties"]["8888"]["asn"] = 151
+    raises(lab, "parties.8888.asn", "already hosts party 10000")
+
+
+def test_party_needs_a_cluster():
+    lab = default()
+    lab["parties"]["8888"]["training"] = False
+    lab["parties"]["8888"]["serving"] = False
+    raises(lab, "parties.8888", "training, serving or both")
+
+
+def test_extra_host_named_like_a_component():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["hosts"] = ["proxy"]
+    raises(lab, "parties.8888", "'proxy'")
+
+
+def test_overlapping_prefixes():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["networks"] = ["net0", {"name": "x", "prefix": "10.151.0.0/16"}]
+    raises(lab, "topology.autonomous_systems.151.networks.net0", "overlaps 10.151.0.0/16")
+
+
+def test_prefix_smaller_than_a_24():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["networks"] = [{"name": "net0", "prefix": "10.150.0.0/25"}]
+    raises(lab, "topology.autonomous_systems.150.networks[0].prefix", "smaller than a /24")
+
+
+def test_unknown_keys_are_refused():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["router"] = {}
+    raises(lab, "topology.autonomous_systems.150", "unknown key(s) router")
+
+
+def test_source_is_quoted():
+    lab = default()
+    lab["parties"]["1"] = {"asn": 160}
+    with pytest.raises(topo.TopologyError) as info:
+        topo.normalize(lab["topology"], lab["parties"], source="inventories/x/topology.yml")
+    assert str(info.value).startswith("parties.1.asn (in inventories/x/topology.yml): ")
+
+
+def test_script_mode_parties():
+    parties = topo.normalize_parties_only({"9999": {"asn": 152, "serving": True}, "8888": {"asn": "150"}})
+    assert [(p["id"], p["asn"], p["network"], p["serving"]) for p in parties] == [
+        ("9999", 152, "net0", True), ("8888", 150, "net0", False)]
+    with pytest.raises(topo.TopologyError) as info:
+        topo.normalize_parties_only({"x": {"asn": 1}})
+    assert info.value.field == "parties.x"

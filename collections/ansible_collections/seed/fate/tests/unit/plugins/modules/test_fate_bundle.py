@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fate_bundle module end to end (in-process): check mode, honest changed, diff, failures."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.seed.fate.plugins.modules import fate_bundle
+from ansible_collections.seed.fate.tests.unit.plugins.module_utils.test_fate_bundle_render import IMAGES, TEMPLATES, lab
+
+
+def run_module(capsys, **args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            fate_bundle.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def party_args(tmp_path, **over):
+    parties, directory = lab(2)
+    args = dict(kind="party", template_dir=TEMPLATES, dest=str(tmp_path / "bundles"), party=parties[1],
+                directory=directory, images=IMAGES, secrets_file=str(tmp_path / "secrets" / "9999.yml"))
+    args.update(over)
+    return args
+
+
+def test_check_then_apply_then_idempotent(tmp_path, capsys):
+    r = run_module(capsys, _ansible_check_mode=True, _ansible_diff=True, **party_args(tmp_path))
+    assert r["changed"] and r["secrets_changed"]
+    assert "confs-9999: confs-9999/docker-compose.yml" in r["diff"]["before"]
+    assert not (tmp_path / "bundles").exists() and not (tmp_path / "secrets").exists()
+
+    r = run_module(capsys, **party_args(tmp_path))
+    assert r["changed"] and [b["project"] for b in r["bundles"]] == ["confs-9999", "serving-9999"]
+    first = dict((b["project"], b["sha256"]) for b in r["bundles"])
+    for b in r["bundles"]:
+        assert os.path.exists(b["path"]) and b["changed"]
+
+    r = run_module(capsys, _ansible_diff=True, **party_args(tmp_path))
+    assert not r["changed"] and not r["secrets_changed"]
+    assert dict((b["project"], b["sha256"]) for b in r["bundles"]) == first
+    assert r["diff"]["before"] == ""
+
+    # A new image tag changes the compose files only, and check mode says so without writing.
+    args = party_args(tmp_path, images=dict(IMAGES, tag="other"))
+    r = run_module(capsys, _ansible_check_mode=True, **args)
+    assert r["changed"] and r["bundles"][0]["files_changed"] == ["confs-9999/docker-compose.yml"]
+    assert not r["bundles"][1]["changed"]
+    r = run_module(capsys, **party_args(tmp_path))
+    assert not r["changed"]
+
+
+def test_secrets_never_in_output(tmp_path, capsys):
+    r = run_module(capsys, **party_args(tmp_path, secrets={"mysql_password": "vault-given-pw"}))
+    assert "vault-given-pw" not in json.dumps(r)
+    stored = (tmp_path / "secrets" / "9999.yml").read_text()
+    for value in [line.split(": ")[1].strip('"') for line in stored.splitlines()[1:]]:
+        assert value not in json.dumps(r)
+
+
+def test_unknown_version_fails_listing_supported(tmp_path, capsys):
+    r = run_module(capsys, **party_args(tmp_path, fate_version="2.0.0"))
+    assert r["failed"] and "supported: 1.3.0" in r["msg"]
+
+
+def test_lab_check_writes_nothing_and_fails_clearly(tmp_path, capsys):
+    parties, directory = lab(2)
+    r = run_module(capsys, kind="lab", parties=parties, directory=directory)
+    assert not r["changed"] and r["parties"] == ["10000", "9999"]
+    parties[1]["serving"] = True
+    del parties[1]["clusters"]["serving"]
+    r = run_module(capsys, kind="lab", parties=parties, directory=directory)
+    assert r["failed"] and "party-9999" in r["msg"] and "serving is requested" in r["msg"]
+    r = run_module(capsys, kind="lab", parties=lab(2)[0], directory=directory,
+                   exchange={"network": "n", "gateway": "10.0.0.1"})
+    assert r["failed"] and "needs an address" in r["msg"]
+
+
+def test_parties_conf_and_exchange(tmp_path, capsys):
+    _parties, directory = lab(2)
+    ex = {"address": "10.150.0.90", "network": "lab_net_150_net0", "gateway": "10.150.0.254"}
+    common = dict(template_dir=TEMPLATES, dest=str(tmp_path), directory=directory, exchange=ex, images=IMAGES)
+    r = run_module(capsys, kind="parties_conf", **common)
+    assert r["changed"]
+    text = (tmp_path / "parties.conf").read_text()
+    assert "partylist=(10000 9999)\n" in text and "exchangeip=10.150.0.90\n" in text
+    assert not run_module(capsys, kind="parties_conf", **common)["changed"]
+    r = run_module(capsys, kind="exchange", **common)
+    assert r["changed"] and r["bundles"][0]["path"] == str(tmp_path / "confs-exchange.tar")
+    assert not run_module(capsys, kind="exchange", **common)["changed"]

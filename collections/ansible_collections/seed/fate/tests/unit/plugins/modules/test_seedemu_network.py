@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The seedemu_network module in-process: argument checks, errors, and the staging/compare/swap logic.
+
+seedemu itself is replaced here by a small stand-in compiler (``fake_build``) so these run in CI;
+the real thing is exercised in tests/integration/test_skeleton_seedemu.py.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.seed.fate.plugins.module_utils import ghost_export as ge
+from ansible_collections.seed.fate.plugins.module_utils import seedemu_build as sb
+from ansible_collections.seed.fate.plugins.module_utils import topology as topo
+from ansible_collections.seed.fate.plugins.modules import seedemu_network as mod
+
+TOPOLOGY = {
+    "internet_exchanges": [100],
+    "autonomous_systems": {"150": {"networks": ["net0"], "routers": {"router0": ["net0", "ix100"]}},
+                           "151": {"networks": ["net0"], "routers": {"router0": ["net0", "ix100"]}}},
+    "peerings": [{"ix": 100, "route_server": [150, 151]}],
+}
+PARTIES = {"9999": {"asn": 150, "serving": True}, "10000": {"asn": 151}}
+
+
+def run_module(capsys, **args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            mod.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def fake_build(model, project, staging, seedemu_path=None, **opts):
+    """Stand-in for seedemu: .71 upward per network, router at .254, one folder per router."""
+    out = os.path.join(staging, "output")
+    os.makedirs(out)
+    systems, nets_yaml = [], ""
+    plan = topo.ghost_plan(model["parties"])
+    for system in model["autonomous_systems"]:
+        asn = system["asn"]
+        nets = [ge.Network(n["name"], n["prefix"]) for n in system["networks"]]
+        routers = []
+        for r in system["routers"]:
+            ifaces = [ge.Interface(j, str(system["networks"][0]["prefix"][254])) for j in r["joins"] if not j.startswith("ix")]
+            routers.append(ge.Node(asn, r["name"], "Router", ifaces))
+            os.makedirs(os.path.join(out, "rnode_%d_%s" % (asn, r["name"])))
+            with open(os.path.join(out, "rnode_%d_%s" % (asn, r["name"]), "Dockerfile"), "w") as f:
+                f.write("FROM %s\n" % (opts.get("offline_image") if opts.get("images") == "offline" else "base"))
+        hosts = []
+        for k, g in enumerate(x for x in plan if x["asn"] == asn):
+            hosts.append(ge.Node(asn, g["name"], "Host", [ge.Interface("net0", str(system["networks"][0]["prefix"][71 + k]))],
+                                 ghost=True))
+        systems.append(ge.AutonomousSystem(asn, nets, routers, hosts))
+        nets_yaml += "    net_%d_net0:\n        driver_opts: {}\n" % asn
+    with open(os.path.join(out, "docker-compose.yml"), "w") as f:
+        f.write('version: "3.4"\nservices:\n    x:\n        image: x\nnetworks:\n' + nets_yaml + "    net_ix_ix100:\n        driver_opts: {}\n")
+    layout = [(g["party"], g["cluster"], g["component"], "hnode_%d_%s" % (g["asn"], g["name"])) for g in plan]
+    return sb.BuildResult(out, ge.Lab(project, systems, layout))
+
+
+@pytest.fixture
+def fake_seedemu(monkeypatch, tmp_path_factory):
+    # The module only checks that the seedemu folder exists before the (faked) child process runs.
+    root = tmp_path_factory.mktemp("seedemu_root")
+    (root / "seedemu").mkdir()
+    monkeypatch.setenv("SEEDEMU_PATH", str(root))
+    monkeypatch.setattr(sb, "render_lab", fake_build)
+
+
+def args(dest, **extra):
+    base = dict(topology=TOPOLOGY, parties=PARTIES, dest=str(dest), project="sftest", host_compat="off")
+    base.update(extra)
+    return base
+
+
+def snapshot(folder):
+    return dict((rel, (data, os.stat(os.path.join(folder, rel)).st_mtime_ns))
+                for rel, data in sb.read_tree(str(folder)).items())
+
+
+def test_check_diff_apply_idempotent(tmp_path, capsys, fake_seedemu):
+    dest = tmp_path / "build"
+    r = run_module(capsys, _ansible_check_mode=True, _ansible_diff=True, **args(dest))
+    assert r["changed"] and not dest.exists()
+    assert "ghost hnode_150_proxy net0=10.150.0.72" in r["diff"]["after"]
+    assert "ghost " not in r["diff"]["before"] and "output/docker-compose.yml absent" in r["diff"]["before"]
+
+    r = run_module(capsys, **args(dest))
+    assert r["changed"] and r["ghosts"] == 12 + 9
+    assert r["networks"] == ["sftest_net_150_net0", "sftest_net_151_net0", "sftest_net_ix_ix100"]
+    assert r["parties"]["9999"]["training"]["federation"] == "10.150.0.71"
+    assert r["parties"]["9999"]["serving"]["serving-proxy"] == "10.150.0.82"
+    assert r["parties"]["9999"]["gateway"] == "10.150.0.254"
+    assert "serving" not in r["parties"]["10000"]
+    compose = (dest / "output" / "docker-compose.yml").read_text()
+    assert compose.startswith("name: sftest\n") and "version:" not in compose
+    assert json.loads((dest / "ghost" / "lab.json").read_text())["compose_project"] == "sftest"
+    assert sorted(os.listdir(str(dest))) == ["ghost", "output"]   # no staging left behind
+
+    before = snapshot(dest)
+    r = run_module(capsys, _ansible_diff=True, **args(dest))
+    assert not r["changed"] and r["changed_files"] == []
+    assert snapshot(dest) == before                               # nothing rewritten
+
+
+def test_changed_topology_swaps_only_what_changed(tmp_path, capsys, fake_seedemu):
+    dest = tmp_path / "build"
+    run_module(capsys, **args(dest))
+    output_before = snapshot(dest / "output")
+    parties = dict(PARTIES)
+    parties["10000"] = {"asn": 151, "serving": True}
+    r = run_module(capsys, _ansible_check_mode=True, _ansible_diff=True, **args(dest, parties=parties))
+    assert r["changed"] and r["changed_files"] == ["ghost/AutonomousSystems.json", "ghost/GhostNodes.json",
+                                                   "ghost/pre_party_list.json"]
+    assert "ghost hnode_151_Servingredis net0=10.151.0.80" in r["diff"]["after"]
+    assert "hnode_151_Servingredis" not in r["diff"]["before"]
+    assert "hnode_151_Servingredis" not in (dest / "ghost" / "GhostNodes.json").read_text()  # check mode wrote nothing
+    r = run_module(capsys, **args(dest, parties=parties))
+    assert r["changed"]
+    assert "hnode_151_Servingredis" in (dest / "ghost" / "GhostNodes.json").read_text()
+    assert snapshot(dest / "output") == output_before             # output/ untouched
+
+
+def test_images_offline_is_passed_to_the_builder(tmp_path, capsys, fake_seedemu):
+    dest = tmp_path / "build"
+    r = run_module(capsys, **args(dest, images="offline", offline_image="sftest/node:1"))
+    assert r["changed"]
+    assert (dest / "output" / "rnode_150_router0" / "Dockerfile").read_text() == "FROM sftest/node:1\n"
+
+
+def test_a_failing_build_leaves_previous_outputs(tmp_path, capsys, fake_seedemu, monkeypatch):
+    dest = tmp_path / "build"
+    run_module(capsys, **args(dest))
+    before = snapshot(dest)
+
+    def broken(model, project, staging, seedemu_path=None, **opts):
+        os.makedirs(os.path.join(staging, "output"))
+        raise sb.BuildError("seedemu refused the topology: AssertionError: boom", "log text")
+    monkeypatch.setattr(sb, "render_lab", broken)
+    r = run_module(capsys, **args(dest, project="other"))
+    assert r["failed"] and "boom" in r["msg"] and r["log"] == "log text"
+    assert snapshot(dest) == before
+    assert sorted(os.listdir(str(dest))) == ["ghost", "output"]
+
+
+def test_host_adaptations_are_reported(tmp_path, capsys, fake_seedemu, monkeypatch):
+    class FakeCompat(object):
+        @staticmethod
+        def probe_host():
+            raise AssertionError("host_capabilities given: must not probe")
+
+        @staticmethod
+        def adapt_output(files, caps):
+            assert caps == {"privileged": False}
+            files["docker-compose.yml"] += "# adapted\n"
+            return ["privileged containers are unavailable"]
+    monkeypatch.setattr(mod, "host_compat", FakeCompat)
+    dest = tmp_path / "build"
+    r = run_module(capsys, **args(dest, host_compat="auto", host_capabilities={"privileged": False}))
+    assert r["host_adaptations"] == ["privileged containers are unavailable"]
+    assert (dest / "output" / "docker-compose.yml").read_text().endswith("# adapted\n")
+    r = run_module(capsys, **args(dest, host_compat="auto", host_capabilities={"privileged": False}))
+    assert not r["changed"]
+
+
+def test_validation_error_names_the_field_and_writes_nothing(tmp_path, capsys):
+    topology = json.loads(json.dumps(TOPOLOGY))
+    topology["autonomous_systems"]["150"]["routers"]["router0"] = ["net0", "ix101"]
+    r = run_module(capsys, **args(tmp_path / "b", topology=topology, source="group_vars/all/topology.yml"))
+    assert r["failed"] and r["field"] == "topology.autonomous_systems.150.routers.router0"
+    assert r["msg"].startswith("topology.autonomous_systems.150.routers.router0 (in group_vars/all/topology.yml): ")
+    assert not (tmp_path / "b").exists()
+
+
+def test_parties_required_with_topology(tmp_path, capsys):
+    a = args(tmp_path / "b")
+    del a["parties"]
+    r = run_module(capsys, **a)
+    assert r["failed"] and r["msg"].startswith("parties: required")
+
+
+def test_bad_project_name(tmp_path, capsys):
+    r = run_module(capsys, **args(tmp_path / "b", project="My Lab"))
+    assert r["failed"] and r["msg"].startswith("project: 'My Lab'")
+
+
+def test_topology_and_script_are_exclusive(tmp_path, capsys):
+    r = run_module(capsys, **args(tmp_path / "b", script=str(tmp_path / "x.py")))
+    assert r["failed"] and "mutually exclusive" in r["msg"]
+
+
+def test_missing_script(tmp_path, capsys):
+    r = run_module(capsys, script=str(tmp_path / "x.py"), dest=str(tmp_path / "b"), project="p")
+    assert r["failed"] and r["msg"] == "script: %s does not exist" % (tmp_path / "x.py")
+
+
+def test_seedemu_missing_is_the_standard_error_with_instructions(tmp_path, capsys):
+    r = run_module(capsys, **args(tmp_path / "b", seedemu_path=str(tmp_path)))
+    assert r["failed"]
+    assert "Failed to import the required Python library (seedemu)" in r["msg"]
+    assert "SEEDEMU_PATH" in r["msg"] and "seed-labs/seed-emulator" in r["msg"]
+    assert not (tmp_path / "b").exists()
+
+
+def test_compose_networks():
+    text = "name: p\nservices:\n    a:\n        networks:\n            net_1_x: {}\nnetworks:\n    net_1_x:\n" \
+           "        ipam: {}\n    net_ix_ix2:\n        x: 1\nvolumes: {}\n"
+    assert mod.compose_networks(text, "p") == ["p_net_1_x", "p_net_ix_ix2"]
+
+
+def test_layout_from_parties_reports_missing_ghosts():
+    parties = topo.normalize_parties_only({"9999": {"asn": 152}})
+    ids = set("hnode_152_%s" % c for c in topo.TRAINING_COMPONENTS if c != "mysql")
+    layout, missing = mod.layout_from_parties(parties, ids)
+    assert len(layout) == 9
+    assert missing == ["parties.9999: the program reserved no ghost hnode_152_mysql (training mysql)"]
+
+
+def test_swap_in_restores_on_failure(tmp_path):
+    target, trash = tmp_path / "output", tmp_path / "old"
+    target.mkdir()
+    (target / "f").write_text("old")
+    with pytest.raises(OSError):
+        mod.swap_in(str(tmp_path / "missing-staged"), str(target), str(trash))
+    assert (target / "f").read_text() == "old" and not trash.exists()
