@@ -133,6 +133,17 @@ def test_cross_as_traffic_goes_through_the_router():
     assert r.returncode == 0
 
 
+def test_exchange_runs_in_its_pod_published_on_localhost():
+    pod, svc = inspect("confs-exchange-exchange-pod-1"), inspect("confs-exchange-exchange-1")
+    assert pod["State"]["Running"] and svc["State"]["Running"]
+    assert svc["HostConfig"]["NetworkMode"] == "container:" + pod["Id"]
+    assert pod["NetworkSettings"]["Networks"]["sftest-mol_net_180_net0"]["IPAddress"] == "10.180.0.90"
+    binds = [b for bs in pod["HostConfig"]["PortBindings"].values() for b in bs]
+    assert binds == [{"HostIp": "127.0.0.1", "HostPort": "29371"}], binds
+    # Party 10000 is the exchange's host (the first party): its bundle was shipped there.
+    assert os.path.isfile(os.path.join(DEPLOY, ".bundles", "confs-exchange.tar"))
+
+
 def test_verify_play_passes():
     r = playbook("verify.yml")
     assert r.returncode == 0, r.stdout[-3000:]

@@ -25,13 +25,24 @@ def sh(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=kw.get("timeout", 120))
 
 
+def plain(obj):
+    """ansible-inventory writes values read from files as {"__ansible_unsafe": value}."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__ansible_unsafe"}:
+            return obj["__ansible_unsafe"]
+        return dict((k, plain(v)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    return obj
+
+
 def inventory():
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), MOLECULE_SCENARIO_DIRECTORY=SCENARIO)
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
     r = subprocess.run([exe, "-i", os.path.join(SCENARIO, "inventory"), "--list"], capture_output=True, text=True,
                        cwd=REPO, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    return plain(json.loads(r.stdout))
 
 
 INV = inventory()
