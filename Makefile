@@ -8,7 +8,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: lab down test venv sanity unit pytest lint build clean-lab bench
+.PHONY: lab down test venv sanity unit pytest lint build bench images network molecule
 
 venv: $(VENV)/.seedfate-stamp
 
@@ -18,8 +18,12 @@ $(VENV)/.seedfate-stamp: requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# FATE_IMAGES=standin: seed.fate's test stand-ins instead of federatedai/* (hosts without a registry).
+FATE_IMAGES ?= upstream
+LAB_ARGS := $(if $(filter standin,$(FATE_IMAGES)),-e @playbooks/vars/fate-standins.yml)
+
 lab: venv
-	$(BIN)/ansible-playbook playbooks/site.yml
+	$(BIN)/ansible-playbook playbooks/site.yml $(LAB_ARGS)
 
 down: venv
 	$(BIN)/ansible-playbook playbooks/teardown.yml -e teardown_network=true
@@ -42,6 +46,16 @@ lint: venv
 # The collection artifact must build and carry no tests, fixtures or build junk.
 build: venv
 	scripts/check-collection-build
+
+images: venv
+	$(BIN)/ansible-playbook playbooks/images.yml -e images_build_standins=true
+
+network: venv
+	$(BIN)/ansible-playbook playbooks/network.yml
+
+# molecule finds ansible-playbook on PATH.
+molecule: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s default
 
 bench: venv
 	for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
