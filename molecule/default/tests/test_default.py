@@ -140,7 +140,7 @@ def test_exchange_runs_in_its_pod_published_on_localhost():
     assert pod["NetworkSettings"]["Networks"]["sftest-mol_net_180_net0"]["IPAddress"] == "10.180.0.90"
     binds = [b for bs in pod["HostConfig"]["PortBindings"].values() for b in bs]
     assert binds == [{"HostIp": "127.0.0.1", "HostPort": "29371"}], binds
-    # Party 10000 is the exchange's host (the first party): its bundle was shipped there.
+    # The first party (20000) is the exchange's host (the first party): its bundle was shipped there.
     assert os.path.isfile(os.path.join(DEPLOY, ".bundles", "confs-exchange.tar"))
 
 
