@@ -339,9 +339,10 @@ def _peerings(value, field, ixes, systems):
     return out
 
 
-def _parties(value, field, systems):
-    by_asn = dict((s["asn"], s) for s in systems)
-    out, seen, used_as = [], {}, {}
+def _read_parties(value, field, default_network):
+    """Each party's own fields, checked: (party, field path, body). ``default_network(asn)`` names the
+    network of a party that gives none."""
+    seen = {}
     for key, body, sub in _keyed_items(value, field, "parties", "id"):
         pid = _int(key, sub, "party id", 1, 2147483647)
         if pid in seen:
@@ -352,6 +353,23 @@ def _parties(value, field, systems):
         if "asn" not in body:
             raise TopologyError(sub, "a party needs an 'asn'")
         asn = _int(body["asn"], sub + ".asn", "ASN", 1, 4294967295)
+        party = {"id": str(pid), "asn": asn, "network": body.get("network") or default_network(asn),
+                 "training": _bool(body.get("training", True), sub + ".training"),
+                 "serving": _bool(body.get("serving", False), sub + ".serving")}
+        if not party["training"] and not party["serving"]:
+            raise TopologyError(sub, "a party needs training, serving or both")
+        yield party, sub
+
+
+def _parties(value, field, systems):
+    by_asn = dict((s["asn"], s) for s in systems)
+    out, used_as = [], {}
+
+    def first_network(asn):
+        return by_asn[asn]["networks"][0]["name"] if asn in by_asn else None
+
+    for party, sub in _read_parties(value, field, first_network):
+        asn, pid = party["asn"], int(party["id"])
         if asn not in by_asn:
             raise TopologyError(sub + ".asn", "AS%d is not in topology.autonomous_systems" % asn)
         if asn in used_as:
@@ -359,14 +377,9 @@ def _parties(value, field, systems):
             raise TopologyError(sub + ".asn", "AS%d already hosts party %s; one party per AS" % (asn, used_as[asn]))
         used_as[asn] = pid
         nets = [n["name"] for n in by_asn[asn]["networks"]]
-        network = body.get("network", nets[0])
-        if network not in nets:
-            raise TopologyError(sub + ".network", "AS%d has no network %r (it has: %s)" % (asn, network, ", ".join(nets)))
-        party = {"id": str(pid), "asn": asn, "network": network,
-                 "training": _bool(body.get("training", True), sub + ".training"),
-                 "serving": _bool(body.get("serving", False), sub + ".serving")}
-        if not party["training"] and not party["serving"]:
-            raise TopologyError(sub, "a party needs training, serving or both")
+        if party["network"] not in nets:
+            raise TopologyError(sub + ".network", "AS%d has no network %r (it has: %s)"
+                                % (asn, party["network"], ", ".join(nets)))
         names = set(h["name"] for h in by_asn[asn]["hosts"]) | set(r["name"] for r in by_asn[asn]["routers"])
         for cluster, comp in party_components(party):
             if ghost_name(cluster, comp) in names:
@@ -432,29 +445,12 @@ def normalize(topology, parties=None, source=None):
 
 def normalize_parties_only(parties, source=None):
     """Parties for script mode, where the topology lives in the user's program (checked later)."""
-    out, seen = [], {}
     try:
-        for key, body, sub in _keyed_items(parties, "parties", "parties", "id"):
-            pid = _int(key, sub, "party id", 1, 2147483647)
-            if pid in seen:
-                raise TopologyError(sub, "duplicate party id %d (also at %s)" % (pid, seen[pid]))
-            seen[pid] = sub
-            body = _mapping(body, sub, "party")
-            _unknown_keys(body, ("asn", "network", "training", "serving"), sub)
-            if "asn" not in body:
-                raise TopologyError(sub, "a party needs an 'asn'")
-            party = {"id": str(pid), "asn": _int(body["asn"], sub + ".asn", "ASN", 1, 4294967295),
-                     "network": body.get("network", "net0"),
-                     "training": _bool(body.get("training", True), sub + ".training"),
-                     "serving": _bool(body.get("serving", False), sub + ".serving")}
-            if not party["training"] and not party["serving"]:
-                raise TopologyError(sub, "a party needs training, serving or both")
-            out.append(party)
+        return [party for party, _sub in _read_parties(parties, "parties", lambda asn: "net0")]
     except TopologyError as exc:
         if source and not exc.source:
             raise TopologyError(exc.field, exc.message, source)
         raise
-    return out
 
 
 def ghost_plan(parties):

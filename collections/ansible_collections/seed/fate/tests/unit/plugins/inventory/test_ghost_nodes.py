@@ -39,23 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LAB2 = os.path.join(HERE, "fixtures", "lab2")
 COLLECTION = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 COLLECTIONS_DIR = os.path.abspath(os.path.join(COLLECTION, "..", "..", ".."))
-REPO = os.path.dirname(COLLECTIONS_DIR)
 PLUGIN = "seed.fate.ghost_nodes"
 
 
-def fork_fixtures():
-    candidates = []
-    env = os.environ.get("SEEDFATE_SHARED_DIR")
-    if env:
-        candidates += [os.path.join(env, "fixtures", "seedemu-fork-seedfate"), env]
-    candidates.append(os.path.join(REPO, "..", "shared", "fixtures", "seedemu-fork-seedfate"))
-    for c in candidates:
-        if os.path.isfile(os.path.join(c, "GhostNodes.json")):
-            return os.path.abspath(c)
-    return None
-
-
-FORK = fork_fixtures()
 
 
 COLLECTION_PACKAGES = ("ansible_collections", "ansible_collections.seed", "ansible_collections.seed.fate")
@@ -473,14 +459,12 @@ def test_bad_input_adds_no_hosts(lab, monkeypatch, warnings):
 # --------------------------------------------------------------------------------------------------
 # The seedemu fork's real files
 
-@pytest.mark.skipif(FORK is None, reason="the seedemu fork's fixtures are not at <repo>/../shared/fixtures/"
-                    "seedemu-fork-seedfate (set SEEDFATE_SHARED_DIR to the shared folder)")
 @pytest.mark.parametrize("layout, clusters", [("pre_party_list.json", ["training", "serving"]),
                                               ("pre_party_list.flat.json", ["training"])])
-def test_the_forks_real_files(tmp_path, monkeypatch, layout, clusters):
-    cfg = write_cfg(tmp_path, ghost_nodes_file=os.path.join(FORK, "GhostNodes.json"),
-                    autonomous_systems_file=os.path.join(FORK, "AutonomousSystems.json"),
-                    party_layout_file=os.path.join(FORK, layout))
+def test_the_forks_real_files(tmp_path, monkeypatch, layout, clusters, fork_dir):
+    cfg = write_cfg(tmp_path, ghost_nodes_file=os.path.join(fork_dir, "GhostNodes.json"),
+                    autonomous_systems_file=os.path.join(fork_dir, "AutonomousSystems.json"),
+                    party_layout_file=os.path.join(fork_dir, layout))
     inv = inventory(cfg, monkeypatch)
     assert [h.name for h in inv.groups["fate_parties"].hosts] == ["party-10000", "party-9999", "party-8888"]
     assert len(inv.groups["fate_components"].get_hosts()) == (36 if "serving" in clusters else 27)

@@ -24,26 +24,9 @@ from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model as gm
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB2 = os.path.join(HERE, "..", "inventory", "fixtures", "lab2")
 COLLECTION = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
-REPO = os.path.abspath(os.path.join(COLLECTION, "..", "..", "..", ".."))
 EXPORT_GOLDEN = os.path.join(COLLECTION, "tests", "unit", "plugins", "module_utils", "golden", "skeleton", "export_small")
 
 
-def fork_fixtures():
-    """The fork's real files: $SEEDFATE_SHARED_DIR or <repo>/../shared, or None."""
-    candidates = []
-    env = os.environ.get("SEEDFATE_SHARED_DIR")
-    if env:
-        candidates += [os.path.join(env, "fixtures", "seedemu-fork-seedfate"), env]
-    candidates.append(os.path.join(REPO, "..", "shared", "fixtures", "seedemu-fork-seedfate"))
-    for c in candidates:
-        if os.path.isfile(os.path.join(c, "GhostNodes.json")):
-            return os.path.abspath(c)
-    return None
-
-
-FORK = fork_fixtures()
-needs_fork = pytest.mark.skipif(FORK is None, reason="the seedemu fork's fixtures are not at <repo>/../shared/fixtures/"
-                                "seedemu-fork-seedfate (set SEEDFATE_SHARED_DIR to the shared folder)")
 
 
 def lab2(layout="pre_party_list.json", systems=True, fmt="auto", folder=LAB2):
@@ -189,14 +172,13 @@ def test_read_compose_project(tmp_path):
         gm.read_compose_project(str(bad))
 
 
-@needs_fork
-def test_the_forks_real_files_match_its_own_parties_conf():
-    lab = gm.load_lab(os.path.join(FORK, "GhostNodes.json"), os.path.join(FORK, "pre_party_list.json"),
-                      os.path.join(FORK, "AutonomousSystems.json"))
+def test_the_forks_real_files_match_its_own_parties_conf(fork_dir):
+    lab = gm.load_lab(os.path.join(fork_dir, "GhostNodes.json"), os.path.join(fork_dir, "pre_party_list.json"),
+                      os.path.join(fork_dir, "AutonomousSystems.json"))
     assert [p.party_id for p in lab.parties] == [10000, 9999, 8888]
     assert [p.asn for p in lab.parties] == [151, 152, 150]
     assert len(list(lab.components())) == 36
-    with open(os.path.join(FORK, "parties.conf")) as f:
+    with open(os.path.join(fork_dir, "parties.conf")) as f:
         conf = f.read()
     # What the fork computed from the same files: KubeFATE's lists and its buildInfo placement.
     partyiplist = re.search(r"^partyiplist=\(([^)]*)\)", conf, re.M).group(1).split()
@@ -214,9 +196,8 @@ def test_the_forks_real_files_match_its_own_parties_conf():
                 assert facts["gateway"] == "10.%d.0.254" % comp.asn
 
 
-@needs_fork
-def test_the_forks_flat_layout_and_missing_systems_file():
-    lab = gm.load_lab(os.path.join(FORK, "GhostNodes.json"), os.path.join(FORK, "pre_party_list.flat.json"), None)
+def test_the_forks_flat_layout_and_missing_systems_file(fork_dir):
+    lab = gm.load_lab(os.path.join(fork_dir, "GhostNodes.json"), os.path.join(fork_dir, "pre_party_list.flat.json"), None)
     assert [list(p.clusters) for p in lab.parties] == [["training"]] * 3
     assert lab.parties[1].proxy.gateway == "10.152.0.254"
     assert lab.parties[1].proxy.prefix == "10.152.0.0/24"
