@@ -42,8 +42,6 @@ COLLECTIONS_DIR = os.path.abspath(os.path.join(COLLECTION, "..", "..", ".."))
 PLUGIN = "seed.fate.ghost_nodes"
 
 
-
-
 COLLECTION_PACKAGES = ("ansible_collections", "ansible_collections.seed", "ansible_collections.seed.fate")
 
 

@@ -27,8 +27,6 @@ COLLECTION = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 EXPORT_GOLDEN = os.path.join(COLLECTION, "tests", "unit", "plugins", "module_utils", "golden", "skeleton", "export_small")
 
 
-
-
 def lab2(layout="pre_party_list.json", systems=True, fmt="auto", folder=LAB2):
     return gm.load_lab(os.path.join(folder, "GhostNodes.json"), os.path.join(folder, layout),
                        os.path.join(folder, "AutonomousSystems.json") if systems else None, fmt)
