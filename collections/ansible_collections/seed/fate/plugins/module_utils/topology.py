@@ -144,6 +144,13 @@ def _keyed_items(value, field, what, key_name):
         raise TopologyError(field, "%s must be a mapping or a list, got %s" % (what, type(value).__name__))
 
 
+def _claim(seen, key, field, what):
+    """Record where ``key`` was first given; a second use is an error naming both places."""
+    if key in seen:
+        raise TopologyError(field, "duplicate %s (also at %s)" % (what, seen[key]))
+    seen[key] = field
+
+
 def _internet_exchanges(value, field):
     out, seen = [], {}
     for i, entry in enumerate(_list(value, field, "internet_exchanges")):
@@ -159,9 +166,7 @@ def _internet_exchanges(value, field):
         else:
             # seedemu gives the route server the IX id as host number: 1..254.
             ix = _int(entry, sub, "IX id", 1, 254)
-        if ix in seen:
-            raise TopologyError(sub, "duplicate internet exchange %d (also at %s)" % (ix, seen[ix]))
-        seen[ix] = sub
+        _claim(seen, ix, sub, "internet exchange %d" % ix)
         out.append({"id": ix, "prefix": prefix or ipaddress.IPv4Network("10.%d.0.0/24" % ix)})
     return out
 
@@ -188,9 +193,7 @@ def _networks(value, field, asn):
         name = _name(name, sub, "network name")
         if _IX_RE.match(name):
             raise TopologyError(sub, "network name %r is reserved for internet exchanges" % name)
-        if name in seen:
-            raise TopologyError(sub, "duplicate network %r in AS%d (also at %s)" % (name, asn, seen[name]))
-        seen[name] = sub
+        _claim(seen, name, sub, "network %r in AS%d" % (name, asn))
         body = _mapping(body, sub, "network")
         _unknown_keys(body, ("prefix",), sub)
         if body.get("prefix") is not None:
@@ -246,9 +249,7 @@ def _autonomous_systems(value, field, ixes):
     out, seen = [], {}
     for key, body, sub in _keyed_items(value, field, "autonomous_systems", "asn"):
         asn = _int(key, sub, "ASN", 1, 4294967295)
-        if asn in seen:
-            raise TopologyError(sub, "duplicate ASN %d (also at %s)" % (asn, seen[asn]))
-        seen[asn] = sub
+        _claim(seen, asn, sub, "ASN %d" % asn)
         body = _mapping(body, sub, "autonomous system")
         _unknown_keys(body, ("networks", "routers", "hosts"), sub)
         nets = _networks(body.get("networks"), sub + ".networks", asn)
@@ -345,9 +346,7 @@ def _read_parties(value, field, default_network):
     seen = {}
     for key, body, sub in _keyed_items(value, field, "parties", "id"):
         pid = _int(key, sub, "party id", 1, 2147483647)
-        if pid in seen:
-            raise TopologyError(sub, "duplicate party id %d (also at %s)" % (pid, seen[pid]))
-        seen[pid] = sub
+        _claim(seen, pid, sub, "party id %d" % pid)
         body = _mapping(body, sub, "party")
         _unknown_keys(body, ("asn", "network", "training", "serving"), sub)
         if "asn" not in body:
