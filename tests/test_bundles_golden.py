@@ -217,7 +217,7 @@ def test_cross_party_addresses(seed_lab, scenario):
         assert set(table) == {"default", pid} | set(str(o["party_id"]) for o in others)
         for o in others:
             assert table[str(o["party_id"])] == {"default": [{"ip": o["proxy"], "port": 9370}]}
-        assert table["default"]["default"] == ([{"ip": exchange["address"], "port": 9371}] if exchange else [{}])
+        assert table["default"]["default"] == ([{"ip": exchange["address"], "port": 9371}] if exchange else [{"ip": "proxy", "port": 9370}])
         flow = json.load(open(os.path.join(confs, "confs/fate_flow/conf/server_conf.json")))["servers"]
         assert flow["servings"] == ["%s:8000" % me["serving_server"]]
         serving = os.path.join(root, "serving-%s" % pid)

@@ -151,7 +151,7 @@ def test_generated_training_project_runs_in_pods(tmp_path):
             assert "NET_ADMIN" not in caps and "container:" in caps
         # Config files are mounted where FATE reads them.
         r = _docker("exec", "%s-proxy-1" % project, "cat", "/data/projects/fate/proxy/conf/route_table.json")
-        assert json.loads(r.stdout)["route_table"]["default"] == {"default": [{}]}
+        assert json.loads(r.stdout)["route_table"]["default"] == {"default": [{"ip": "proxy", "port": 9370}]}
         r = _docker("exec", "%s-python-1" % project, "grep", "-c", "'host': 'mysql'",
                     "/data/projects/fate/python/fate_flow/settings.py")
         assert r.stdout.strip() == "1"

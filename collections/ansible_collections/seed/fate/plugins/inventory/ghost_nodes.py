@@ -23,6 +23,10 @@ description:
     party is deployed.
   - "Groups: C(fate_parties), C(fate_components), C(party_<id>) (the party host and its components),
     C(as_<asn>), C(component_<name>) (with C(-) written C(_)), C(cluster_training), C(cluster_serving)."
+  - The components come from the seed.fate version catalogue (C(plugins/module_utils/fate_versions.py))
+    of the lab's FATE version (O(fate_version)). Every component of the version gets its
+    C(component_<name>) group (empty until the skeleton placed it), and a layout component the version
+    does not have is an error. Party hosts get C(seedfate_fate_version).
   - Host variables are those of the C(Inventory) section of C(docs/contracts.md) in this collection;
     C(seedfate_party_directory) (every party's proxy, python and serving addresses, layout order) is a
     variable of the group C(fate_parties), built when a play uses it from each party host's
@@ -88,6 +92,13 @@ options:
         (C(<project>_net_<asn>_<net>)).
       - When not set, C(compose_project) of C(lab.json) beside the ghost nodes file; without that file,
         V(output) (the folder name a user's own seedemu program compiles into).
+    type: str
+  fate_version:
+    description:
+      - FATE version of the lab, which decides the components the layout may hold and the groups made.
+      - When not set, C(fate_version) of C(lab.json) beside the ghost nodes file (the skeleton writes it for
+        versions other than 1.3.0); without it V(1.3.0). An unknown version is an error listing the
+        supported ones.
     type: str
   allow_missing:
     description:
@@ -158,6 +169,7 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import naming
 from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model
 
@@ -249,19 +261,33 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         overrides = self._overrides(path)
         ghost_nodes, systems, layout, lab_file, where = self._sources(path)
         present = [p for p in (ghost_nodes, layout) if os.path.exists(p)]
+        try:
+            version = self._fate_version(lab_file)
+        except ghost_model.GhostModelError as exc:
+            raise AnsibleParserError("%s (inventory source %s)" % (exc, path))
         if not present and self.get_option("allow_missing"):
             self.display.warning("no skeleton outputs at %s: run playbooks/network.yml first" % where)
-            self._add_base_groups()
+            self._add_base_groups(fate_versions.get(version))
             return
 
         try:
             layout_format = self.get_option("layout_format")
-            lab = ghost_model.load_lab(ghost_nodes, layout, systems, layout_format)
+            lab = ghost_model.load_lab(ghost_nodes, layout, systems, layout_format, version)
             project = self.get_option("compose_project") or ghost_model.read_compose_project(lab_file) \
                 or naming.SEEDEMU_DEFAULT_PROJECT
         except ghost_model.GhostModelError as exc:
             raise AnsibleParserError("%s (inventory source %s)" % (exc, path))
-        self._populate(lab, project, overrides)
+        self._populate(lab, project, overrides, version)
+
+    def _fate_version(self, lab_file):
+        """The option, else lab.json's fate_version, else the catalogue's default; checked."""
+        version = self.get_option("fate_version") or ghost_model.read_fate_version(lab_file) \
+            or fate_versions.DEFAULT_VERSION
+        try:
+            fate_versions.get(version)
+        except fate_versions.UnsupportedVersion as exc:
+            raise ghost_model.GhostModelError("fate_version", None, str(exc))
+        return str(version)
 
     def _overrides(self, path):
         """party_overrides keyed by the party id as a string (YAML may give ints)."""
@@ -273,16 +299,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             overrides[str(key)] = value
         return overrides
 
-    def _add_base_groups(self):
+    def _add_base_groups(self, catalogue):
         # The groups exist even when empty, so that plays on them match nothing rather than fail.
         for group in BASE_GROUPS:
             self.inventory.add_group(group)
+        for cluster in fate_versions.clusters(catalogue):
+            if cluster == naming.EXCHANGE:
+                continue
+            for comp in fate_versions.components(catalogue, cluster):
+                self.inventory.add_group("component_%s" % naming.group_safe(comp))
         # The directory is every party's entry: stored once per party host and assembled on use.
         # A literal list here would be copied into every party host by `ansible-inventory --list`,
         # which grows with the square of the party count (66 MB at 300 parties).
         self.inventory.set_variable("fate_parties", "seedfate_party_directory", _trusted(DIRECTORY_TEMPLATE))
 
-    def _populate(self, lab, project, overrides):
+    def _populate(self, lab, project, overrides, version):
         strict = self.get_option("strict")
         compose = self.get_option("compose")
         groups = self.get_option("groups")
@@ -291,8 +322,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         component_connection = self.get_option("component_connection")
         inventory = self.inventory
 
-        directory = _unsafe(ghost_model.party_directory(lab.parties))
-        self._add_base_groups()
+        directory = _unsafe(ghost_model.party_directory(lab.parties, lab.catalogue))
+        self._add_base_groups(lab.catalogue)
 
         known = set()
         for party in lab.parties:
@@ -302,7 +333,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.add_host(host, group="fate_parties")
             inventory.add_group(party_group)
             inventory.add_child(party_group, host)
-            hostvars = _unsafe(ghost_model.party_hostvars(party, project))
+            hostvars = _unsafe(ghost_model.party_hostvars(party, project, version))
             hostvars["seedfate_party_entry"] = directory[party.index]
             extra = dict(connection)
             extra.update(overrides.get(str(party.party_id)) or {})

@@ -52,9 +52,10 @@ from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import fileio
 from ansible_collections.seed.fate.plugins.module_utils import naming
 
-# Where FATE 1.x images keep everything (KubeFATE's /f); a container path, never the host's deploy dir.
-FATE_HOME = "/data/projects/fate"
-SECRET_KEYS = ("mysql_root_password", "mysql_password", "redis_password")
+# Where FATE 1.x images keep everything (KubeFATE's /f); every version's is its catalogue's fate_home.
+FATE_HOME = fate_versions.get(fate_versions.DEFAULT_VERSION)["fate_home"]
+# The default version's generated secrets; every version's are its catalogue's ``secrets``.
+SECRET_KEYS = tuple(fate_versions.get(fate_versions.DEFAULT_VERSION)["secrets"])
 SECRET_LENGTH = 24
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 # Secrets go into YAML, Java properties, Python and a command line: printable ASCII without blanks,
@@ -134,6 +135,10 @@ def normalize_party(party, catalogue, source="party"):
         comps = clusters_in.get(cluster)
         if cluster == naming.SERVING and not comps:
             continue
+        if cluster not in catalogue["clusters"]:
+            raise BundleError("%s: seedfate_clusters has a %s cluster but FATE %s has none (clusters: %s); was the "
+                              "skeleton built for another fate_version?"
+                              % (where, cluster, catalogue["version"], ", ".join(fate_versions.clusters(catalogue))))
         if not isinstance(comps, dict) or not comps:
             raise BundleError("%s: seedfate_clusters.%s is missing; a party needs all of: %s"
                               % (where, cluster, ", ".join(catalogue["clusters"][cluster]["components"])))
@@ -145,6 +150,9 @@ def normalize_party(party, catalogue, source="party"):
         clusters[cluster] = dict((c, _component(comps[c], "%s: seedfate_clusters.%s.%s" % (where, cluster, c)))
                                  for c in wanted)
     serving = party.get("serving")
+    if serving and naming.SERVING not in catalogue["clusters"]:
+        raise BundleError("%s: serving is requested (seedfate_parties[%s].serving) but FATE %s has no serving cluster; "
+                          "set serving: false" % (where, pid, catalogue["version"]))
     if serving and naming.SERVING not in clusters:
         raise BundleError("%s: serving is requested (seedfate_parties[%s].serving) but the inventory has no serving "
                           "components for it (seedfate_clusters.serving, from pre_party_list.json 'serving'): "
@@ -156,8 +164,12 @@ def normalize_party(party, catalogue, source="party"):
     return out
 
 
-def normalize_directory(directory, source="directory"):
-    """Checked copy of seedfate_party_directory (layout order kept)."""
+def normalize_directory(directory, source="directory", catalogue=None):
+    """Checked copy of seedfate_party_directory (layout order kept), with the keys of the version's
+    catalogue ``directory`` (required ones must be IPv4 addresses, optional ones may be null; the optional
+    ones of one cluster are all set or all null)."""
+    catalogue = catalogue or fate_versions.get(fate_versions.DEFAULT_VERSION)
+    spec = list(catalogue["directory"].items())
     if not isinstance(directory, list) or not directory:
         raise BundleError("%s (seedfate_party_directory) must be a non-empty list of parties" % source)
     out, seen = [], {}
@@ -171,11 +183,16 @@ def normalize_directory(directory, source="directory"):
                               % (source, pid, seen[pid], i))
         seen[pid] = i
         item = {"party_id": pid}
-        for key in ("proxy", "python"):
+        for key, (_cluster, _comp, required) in spec:
+            if not required:
+                continue
             if not _is_ipv4(entry.get(key)):
                 raise BundleError("%s.%s (party %s) must be an IPv4 address, got %r" % (where, key, pid, entry.get(key)))
             item[key] = str(entry[key])
-        for key in ("serving_server", "serving_proxy"):
+        optional = {}
+        for key, (cluster, _comp, required) in spec:
+            if required:
+                continue
             value = entry.get(key)
             if value in (None, ""):
                 item[key] = None
@@ -183,9 +200,11 @@ def normalize_directory(directory, source="directory"):
                 item[key] = str(value)
             else:
                 raise BundleError("%s.%s (party %s) must be an IPv4 address or null, got %r" % (where, key, pid, value))
-        if (item["serving_server"] is None) != (item["serving_proxy"] is None):
-            raise BundleError("%s (party %s): serving_server and serving_proxy must both be set or both be null"
-                              % (where, pid))
+            optional.setdefault(cluster, []).append(key)
+        for cluster, keys in sorted(optional.items()):
+            if len(set(item[k] is None for k in keys)) > 1:
+                raise BundleError("%s (party %s): %s must all be set or all be null"
+                                  % (where, pid, " and ".join(keys)))
         out.append(item)
     return out
 
@@ -203,6 +222,13 @@ def normalize_exchange(exchange, source="fate_config_exchange"):
     publish = exchange.get("publish_port", DEFAULT_EXCHANGE_PUBLISH_PORT)
     out["publish_port"] = _port(publish, "%s.publish_port" % source) if publish not in (None, 0, False) else None
     out["host"] = str(exchange.get("host") or "localhost")
+    return out
+
+
+def images_with_defaults(images, catalogue):
+    """Image settings with the version catalogue's ``image_defaults`` for what is unset (None)."""
+    out = dict(catalogue.get("image_defaults", {}))
+    out.update(dict((k, v) for k, v in (images or {}).items() if v is not None))
     return out
 
 
@@ -225,8 +251,8 @@ def normalize_images(images, catalogue):
     return refs, str(images["holder"])
 
 
-def check_secrets(values, where):
-    for key in SECRET_KEYS:
+def check_secrets(values, where, keys=SECRET_KEYS):
+    for key in keys:
         value = values.get(key)
         if not isinstance(value, str) or not _SECRET_RE.match(value):
             # Never echo the value itself.
@@ -236,7 +262,7 @@ def check_secrets(values, where):
 
 def check_lab(parties, directory, exchange, publish_address, catalogue, source="fate_parties"):
     """Lab-wide checks: ids, party directory, addresses and published ports. Returns the checked parties."""
-    dir_entries = normalize_directory(directory)
+    dir_entries = normalize_directory(directory, catalogue=catalogue)
     by_id = dict((d["party_id"], d) for d in dir_entries)
     checked, hosts_of = [], {}
     for i, party in enumerate(parties or []):
@@ -276,7 +302,8 @@ def check_lab(parties, directory, exchange, publish_address, catalogue, source="
         taken[key] = what
 
     for p in checked:
-        if "fateboard_port" in p:
+        # Only versions with a FATEBoard publish it.
+        if "fateboard_port" in p and "fateboard" in catalogue["ports"]:
             _take(p["host"], p["fateboard_port"], "fateboard of %s" % p["name"])
     if ex and ex["publish_port"]:
         _take(ex["host"], ex["publish_port"], "the exchange")
@@ -297,17 +324,19 @@ def dump_secrets(party_id, values):
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
-def resolve_secrets(path, party_id, overrides=None, generate=generate_secret):
+def resolve_secrets(path, party_id, overrides=None, generate=generate_secret, keys=SECRET_KEYS):
     """Secrets of a party: the stored file, completed with new ones on first run, overridden by the user.
 
-    Only generated values are stored (a vault override stays out of the file). Returns (secrets,
-    bytes to store or None when the file is already right). Reads, never writes.
+    ``keys``: the version's catalogue ``secrets``. Only generated values are stored (a vault override
+    stays out of the file). Returns (secrets, bytes to store or None when the file is already right).
+    Reads, never writes.
     """
+    keys = tuple(keys)
     overrides = dict((k, v) for k, v in (overrides or {}).items() if v not in (None, ""))
-    unknown = sorted(k for k in overrides if k not in SECRET_KEYS)
+    unknown = sorted(k for k in overrides if k not in keys)
     if unknown:
         raise BundleError("fate_config_secrets[%s]: unknown key(s) %s; known: %s"
-                          % (party_id, ", ".join(unknown), ", ".join(SECRET_KEYS)))
+                          % (party_id, ", ".join(unknown), ", ".join(keys)))
     stored = {}
     raw = fileio.read_bytes(path)
     if raw is not None:
@@ -316,22 +345,22 @@ def resolve_secrets(path, party_id, overrides=None, generate=generate_secret):
         except yaml.YAMLError as exc:
             raise BundleError("%s is not valid YAML (%s); fix or remove it to generate new secrets" % (path, exc))
         if not isinstance(stored, dict):
-            raise BundleError("%s must hold a mapping of %s" % (path, ", ".join(SECRET_KEYS)))
-        unknown = sorted(k for k in stored if k not in SECRET_KEYS)
+            raise BundleError("%s must hold a mapping of %s" % (path, ", ".join(keys)))
+        unknown = sorted(k for k in stored if k not in keys)
         if unknown:
-            raise BundleError("%s: unknown key(s) %s; known: %s" % (path, ", ".join(unknown), ", ".join(SECRET_KEYS)))
-        check_secrets(dict((k, stored.get(k, "x" * 8)) for k in SECRET_KEYS), path)
+            raise BundleError("%s: unknown key(s) %s; known: %s" % (path, ", ".join(unknown), ", ".join(keys)))
+        check_secrets(dict((k, stored.get(k, "x" * 8)) for k in keys), path, keys)
     wanted = dict(stored)
-    for key in SECRET_KEYS:
+    for key in keys:
         if key not in wanted and key not in overrides:
             wanted[key] = generate()
     values = dict(wanted)
     values.update(overrides)
-    check_secrets(values, "fate_config_secrets[%s]" % party_id)
+    check_secrets(values, "fate_config_secrets[%s]" % party_id, keys)
     data = dump_secrets(party_id, wanted)
     if data == raw and (os.stat(path).st_mode & 0o7777) == SECRETS_MODE:
         data = None
-    return dict((k, values[k]) for k in SECRET_KEYS), data
+    return dict((k, values[k]) for k in keys), data
 
 
 def store_secrets(path, data):
@@ -343,9 +372,9 @@ def store_secrets(path, data):
     fileio.atomic_write(path, data, SECRETS_MODE)
 
 
-def load_secrets(path, party_id, overrides=None, check_mode=False, generate=generate_secret):
+def load_secrets(path, party_id, overrides=None, check_mode=False, generate=generate_secret, keys=SECRET_KEYS):
     """resolve_secrets + store_secrets: returns (secrets, changed)."""
-    values, data = resolve_secrets(path, party_id, overrides, generate)
+    values, data = resolve_secrets(path, party_id, overrides, generate, keys)
     if data is not None and not check_mode:
         store_secrets(path, data)
     return values, data is not None
@@ -385,10 +414,12 @@ def pod_script(gateway):
 class Bundle(object):
     """One rendered compose project: ``files`` maps bundle-relative paths to bytes."""
 
-    def __init__(self, project, files, empty_dirs):
+    def __init__(self, project, files, empty_dirs, private_files=()):
         self.project = project
         self.files = files
         self.empty_dirs = tuple(empty_dirs)
+        # Members written 0600 (a password file a container reads), the others 0644.
+        self.private_files = frozenset(private_files)
 
     @property
     def archive(self):
@@ -410,7 +441,13 @@ class Renderer(object):
         self.template_dir = os.path.abspath(template_dir)
         if not os.path.isdir(self.template_dir):
             raise BundleError("template_dir %s does not exist (expected the role's templates/%s folder)"
-                              % (self.template_dir, self.version))
+                              % (self.template_dir, self.catalogue["templates"]))
+        # A version whose catalogue entry and template folder disagree is refused before any rendering.
+        try:
+            fate_versions.check_entry(self.catalogue)
+            fate_versions.check_templates(self.catalogue, self.template_dir)
+        except fate_versions.CatalogueError as exc:
+            raise BundleError(str(exc))
         with _ENV_LOCK:
             key = (self.template_dir, self.version)
             if key not in _ENV_CACHE:
@@ -469,7 +506,9 @@ class Renderer(object):
         me = next((d for d in directory if d["party_id"] == party_id), None)
         ctx = {
             "version": self.version,
-            "fate_home": FATE_HOME,
+            "fate_home": self.catalogue["fate_home"],
+            "catalogue": self.catalogue,
+            "fate_settings": self.catalogue.get("settings", {}),
             "cluster": cluster,
             "project": project,
             "party_id": party_id,
@@ -520,7 +559,13 @@ class Renderer(object):
         for rel in data_dirs:
             if any(p == rel or p.startswith(rel + "/") for p in files):
                 raise BundleError("persistent data folder %s must not be part of bundle %s" % (rel, project))
-        return Bundle(project, files, self.catalogue["clusters"][cluster]["empty_dirs"])
+        spec = self.catalogue["clusters"][cluster]
+        private = tuple(spec.get("private_files", ()))
+        missing = [p for p in private if p not in files]
+        if missing:
+            raise BundleError("FATE %s: private file(s) %s of cluster %s are not rendered by any template"
+                              % (self.version, ", ".join(missing), cluster))
+        return Bundle(project, files, spec["empty_dirs"], private)
 
     def render_party(self, party, directory, settings, secrets):
         """Bundles of one checked party: confs-<id> and, with serving, serving-<id>."""
@@ -533,7 +578,7 @@ class Renderer(object):
         out = []
         for cluster in (naming.TRAINING, naming.SERVING):
             comps = party["clusters"].get(cluster)
-            if not comps:
+            if not comps or cluster not in self.catalogue["clusters"]:
                 continue
             project = naming.bundle_project(cluster, pid)
             ctx = self._context(cluster, project, pid, comps, directory, settings,
@@ -545,6 +590,8 @@ class Renderer(object):
         ex = settings.get("exchange")
         if not ex:
             raise BundleError("no exchange is configured (fate_config_exchange)")
+        if naming.EXCHANGE not in self.catalogue["clusters"]:
+            raise BundleError("FATE %s has no exchange (fate_config_exchange must stay empty for it)" % self.version)
         project = naming.bundle_project(naming.EXCHANGE)
         comps = {"exchange": dict((k, ex[k]) for k in ("address", "network", "gateway"))}
         ctx = self._context(naming.EXCHANGE, project, EXCHANGE_ID, comps, directory, settings)
@@ -555,7 +602,8 @@ class Renderer(object):
             raise BundleError("user (fate_config_user) must be a plain user name, got %r" % (settings.get("user"),))
         template = self.env.get_template("parties.conf.j2")
         ctx = {"version": self.version, "directory": directory, "exchange": settings.get("exchange"),
-               "user": settings["user"], "deploy_dir": settings["deploy_dir"]}
+               "user": settings["user"], "deploy_dir": settings["deploy_dir"], "catalogue": self.catalogue,
+               "ports": self.catalogue["ports"], "fate_settings": self.catalogue.get("settings", {})}
         return template.render(ctx).encode("utf-8")
 
 
@@ -582,7 +630,7 @@ def check_settings(settings):
 # Deterministic tars and change-aware writes
 # --------------------------------------------------------------------------------------------------
 
-def _tarinfo(name, size=None):
+def _tarinfo(name, size=None, mode=0o644):
     info = tarfile.TarInfo(name)
     info.mtime = 0
     info.uid = info.gid = 0
@@ -592,7 +640,7 @@ def _tarinfo(name, size=None):
         info.mode = 0o755
     else:
         info.size = size
-        info.mode = 0o644
+        info.mode = mode
     return info
 
 
@@ -606,8 +654,11 @@ def tar_bytes(bundle):
             entries["/".join([top] + parts[:i])] = None
     for rel in bundle.empty_dirs:
         entries["%s/%s" % (top, rel)] = None
+    modes = {}
     for rel, data in bundle.files.items():
         entries["%s/%s" % (top, rel)] = data
+        if rel in getattr(bundle, "private_files", ()):
+            modes["%s/%s" % (top, rel)] = 0o600
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for name in sorted(entries):
@@ -615,7 +666,7 @@ def tar_bytes(bundle):
             if data is None:
                 tar.addfile(_tarinfo(name))
             else:
-                tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+                tar.addfile(_tarinfo(name, len(data), modes.get(name, 0o644)), io.BytesIO(data))
     return buf.getvalue()
 
 

@@ -15,10 +15,12 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import naming
 
 GENERATOR = "seed.fate.seedemu_network"
 LAB_FORMAT = 1
+DEFAULT_FATE_VERSION = fate_versions.DEFAULT_VERSION
 # What the fork prints for seedemu's default AddressAssignmentConstraint.
 DEFAULT_AAC = "AddressAssignmentConstraint: Default Constraint\n"
 
@@ -217,8 +219,13 @@ def party_layout(lab):
     return layout
 
 
-def lab_metadata(lab, generator=GENERATOR):
-    return {"compose_project": lab.project, "generator": generator, "format": LAB_FORMAT}
+def lab_metadata(lab, generator=GENERATOR, fate_version=None):
+    """lab.json: the compose project; ``fate_version`` only when it is not the catalogue's default (a
+    lab.json without it means the default version, so labs of the default version read as before)."""
+    meta = {"compose_project": lab.project, "generator": generator, "format": LAB_FORMAT}
+    if fate_version and str(fate_version) != DEFAULT_FATE_VERSION:
+        meta["fate_version"] = str(fate_version)
+    return meta
 
 
 def dumps(data):
@@ -226,13 +233,13 @@ def dumps(data):
     return json.dumps(data, indent=4) + "\n"
 
 
-def render_files(lab, generator=GENERATOR):
+def render_files(lab, generator=GENERATOR, fate_version=None):
     """{file name: text} of the ghost folder."""
     return {
         naming.GHOST_NODES_FILE: dumps(ghost_nodes(lab)),
         naming.AUTONOMOUS_SYSTEMS_FILE: dumps(autonomous_systems(lab)),
         naming.PARTY_LAYOUT_FILE: dumps(party_layout(lab)),
-        naming.LAB_METADATA_FILE: dumps(lab_metadata(lab, generator)),
+        naming.LAB_METADATA_FILE: dumps(lab_metadata(lab, generator, fate_version)),
     }
 
 

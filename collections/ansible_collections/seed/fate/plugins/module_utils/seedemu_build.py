@@ -268,7 +268,7 @@ def _peering(ebgp, peering, relationship_cls):
 
 
 def build_declarative(model, project, staging, images="default", offline_image=DEFAULT_OFFLINE_IMAGE,
-                      offline_software=None, internet_map=False, internet_map_port=8080):
+                      offline_software=None, internet_map=False, internet_map_port=8080, fate_version=None):
     """Render and compile a normalised lab into ``staging``/output. Returns a BuildResult.
 
     seedemu must already be importable (:func:`load_seedemu`).
@@ -276,7 +276,7 @@ def build_declarative(model, project, staging, images="default", offline_image=D
     from seedemu.core import Emulator
     from seedemu.layers import Base, Ebgp, EtcHosts, PeerRelationship, Routing
 
-    plan = topo.ghost_plan(model["parties"])
+    plan = topo.ghost_plan(model["parties"], fate_version)
     output_dir = os.path.join(staging, "output")
     cwd = os.getcwd()
     try:
@@ -369,7 +369,8 @@ def _options(images, offline_image, offline_software, internet_map, internet_map
 
 
 def render_lab(model, project, staging, seedemu_path=None, images="default", offline_image=DEFAULT_OFFLINE_IMAGE,
-               offline_software=None, internet_map=False, internet_map_port=8080, python=None, timeout=600):
+               offline_software=None, internet_map=False, internet_map_port=8080, python=None, timeout=600,
+               fate_version=None):
     """:func:`build_declarative` in a fresh Python process; returns the same BuildResult.
 
     A child process keeps seedemu's cost independent of the caller: seedemu calls inspect.stack()
@@ -379,7 +380,7 @@ def render_lab(model, project, staging, seedemu_path=None, images="default", off
     """
     seedemu_path = resolve_seedemu_path(seedemu_path)
     config = {"mode": "declarative", "model": topo.to_jsonable(model), "project": project, "staging": staging,
-              "seedemu_path": seedemu_path}
+              "seedemu_path": seedemu_path, "fate_version": fate_version}
     config.update(_options(images, offline_image, offline_software, internet_map, internet_map_port))
     try:
         proc = _spawn(config, staging, seedemu_path, python=python, timeout=timeout)
@@ -532,7 +533,8 @@ def _runner_main():
         opts = dict((k, config[k]) for k in ("images", "offline_image", "offline_software", "internet_map",
                                              "internet_map_port"))
         try:
-            result = build_declarative(config["model"], config["project"], config["staging"], **opts)
+            result = build_declarative(config["model"], config["project"], config["staging"],
+                                       fate_version=config.get("fate_version"), **opts)
         except BuildError as exc:
             sys.stderr.write(exc.log + "\n%s\n" % exc)
             return EXIT_BUILD_ERROR

@@ -17,9 +17,13 @@ __metaclass__ = type
 import ipaddress
 import re
 
-# FATE 1.3 components, in the order the fork (and so seedemu) reserves their addresses.
-TRAINING_COMPONENTS = ("federation", "proxy", "fateboard", "roll", "egg", "python", "meta-service", "mysql", "redis")
-SERVING_COMPONENTS = ("redis", "serving-server", "serving-proxy")
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions
+
+# The components a party reserves come from the version catalogue (fate_versions), in the order the
+# fork (and so seedemu) reserves their addresses. These two name the default version's, for callers
+# that predate the catalogue.
+TRAINING_COMPONENTS = fate_versions.components(fate_versions.get(fate_versions.DEFAULT_VERSION), "training")
+SERVING_COMPONENTS = fate_versions.components(fate_versions.get(fate_versions.DEFAULT_VERSION), "serving")
 # The fork prefixes serving ghosts so they do not clash with training ones in the same AS.
 SERVING_PREFIX = "Serving"
 
@@ -53,13 +57,22 @@ def ghost_name(cluster, component):
     return SERVING_PREFIX + component if cluster == "serving" else component
 
 
-def party_components(party):
-    """[(cluster, component)] a normalised party reserves, in reservation order."""
+def _catalogue(fate_version):
+    try:
+        return fate_versions.get(fate_version or fate_versions.DEFAULT_VERSION)
+    except fate_versions.UnsupportedVersion as exc:
+        raise TopologyError("fate_version", str(exc))
+
+
+def party_components(party, fate_version=None):
+    """[(cluster, component)] a normalised party reserves, in reservation order, for its FATE version
+    (default: the catalogue's default version)."""
+    catalogue = _catalogue(fate_version)
     out = []
     if party["training"]:
-        out.extend(("training", c) for c in TRAINING_COMPONENTS)
+        out.extend(("training", c) for c in fate_versions.components(catalogue, "training"))
     if party["serving"]:
-        out.extend(("serving", c) for c in SERVING_COMPONENTS)
+        out.extend(("serving", c) for c in fate_versions.components(catalogue, "serving"))
     return out
 
 
@@ -360,7 +373,16 @@ def _read_parties(value, field, default_network):
         yield party, sub
 
 
-def _parties(value, field, systems):
+def _check_version(party, sub, fate_version):
+    """A party may only ask for clusters its FATE version has."""
+    catalogue = _catalogue(fate_version)
+    for cluster in ("training", "serving"):
+        if party[cluster] and not fate_versions.components(catalogue, cluster):
+            raise TopologyError(sub + "." + cluster, "FATE %s has no %s cluster (it has: %s); set %s: false"
+                                % (catalogue["version"], cluster, ", ".join(fate_versions.clusters(catalogue)), cluster))
+
+
+def _parties(value, field, systems, fate_version=None):
     by_asn = dict((s["asn"], s) for s in systems)
     out, used_as = [], {}
 
@@ -368,6 +390,7 @@ def _parties(value, field, systems):
         return by_asn[asn]["networks"][0]["name"] if asn in by_asn else None
 
     for party, sub in _read_parties(value, field, first_network):
+        _check_version(party, sub, fate_version)
         asn, pid = party["asn"], int(party["id"])
         if asn not in by_asn:
             raise TopologyError(sub + ".asn", "AS%d is not in topology.autonomous_systems" % asn)
@@ -380,7 +403,7 @@ def _parties(value, field, systems):
             raise TopologyError(sub + ".network", "AS%d has no network %r (it has: %s)"
                                 % (asn, party["network"], ", ".join(nets)))
         names = set(h["name"] for h in by_asn[asn]["hosts"]) | set(r["name"] for r in by_asn[asn]["routers"])
-        for cluster, comp in party_components(party):
+        for cluster, comp in party_components(party, fate_version):
             if ghost_name(cluster, comp) in names:
                 raise TopologyError(sub, "AS%d already has a host or router named %r, which party %d's %s %s needs"
                                     % (asn, ghost_name(cluster, comp), pid, cluster, comp))
@@ -388,12 +411,12 @@ def _parties(value, field, systems):
     return out
 
 
-def _check_capacity(systems, parties):
+def _check_capacity(systems, parties, fate_version=None):
     """seedemu would fail mid-render when a network runs out of host or router addresses."""
     for system in systems:
         for net in system["networks"]:
             name = net["name"]
-            ghosts = sum(len(party_components(p)) for p in parties if p["asn"] == system["asn"] and p["network"] == name)
+            ghosts = sum(len(party_components(p, fate_version)) for p in parties if p["asn"] == system["asn"] and p["network"] == name)
             hosts = sum(1 for h in system["hosts"] if name in h["joins"])
             if ghosts + hosts > host_capacity():
                 raise TopologyError(
@@ -417,8 +440,10 @@ def _check_overlaps(ixes, systems):
                 raise TopologyError(field, "prefix %s overlaps %s of %s" % (prefix, other, other_field))
 
 
-def normalize(topology, parties=None, source=None):
-    """Validate and normalise a declarative lab.
+def normalize(topology, parties=None, source=None, fate_version=None):
+    """Validate and normalise a declarative lab; parties reserve the components of ``fate_version``
+    (default: the catalogue's default version). The version is not part of the returned model: pass
+    it on to :func:`ghost_plan`.
 
     Returns ``{"internet_exchanges": [{id, prefix}], "autonomous_systems": [{asn, networks: [{name,
     prefix, explicit_prefix}], routers: [{name, joins}], hosts: [{name, joins}]}], "peerings": [...],
@@ -432,8 +457,8 @@ def normalize(topology, parties=None, source=None):
         ixes = [ix["id"] for ix in ix_list]
         systems = _autonomous_systems(topology.get("autonomous_systems"), "topology.autonomous_systems", ixes)
         peerings = _peerings(topology.get("peerings"), "topology.peerings", ixes, systems)
-        party_list = _parties(parties, "parties", systems)
-        _check_capacity(systems, party_list)
+        party_list = _parties(parties, "parties", systems, fate_version)
+        _check_capacity(systems, party_list, fate_version)
         _check_overlaps(ix_list, systems)
     except TopologyError as exc:
         if source and not exc.source:
@@ -442,21 +467,27 @@ def normalize(topology, parties=None, source=None):
     return {"internet_exchanges": ix_list, "autonomous_systems": systems, "peerings": peerings, "parties": party_list}
 
 
-def normalize_parties_only(parties, source=None):
+def normalize_parties_only(parties, source=None, fate_version=None):
     """Parties for script mode, where the topology lives in the user's program (checked later)."""
     try:
-        return [party for party, _sub in _read_parties(parties, "parties", lambda asn: "net0")]
+        out = []
+        for party, sub in _read_parties(parties, "parties", lambda asn: "net0"):
+            _check_version(party, sub, fate_version)
+            out.append(party)
+        return out
     except TopologyError as exc:
         if source and not exc.source:
             raise TopologyError(exc.field, exc.message, source)
         raise
 
 
-def ghost_plan(parties):
-    """Ghost hosts to reserve, in reservation order: dicts of party, cluster, component, name, asn, network."""
+def ghost_plan(parties, fate_version=None):
+    """Ghost hosts to reserve, in reservation order: dicts of party, cluster, component, name, asn, network.
+
+    The components are those of ``fate_version`` in the catalogue (default: the default version)."""
     plan = []
     for party in parties:
-        for cluster, comp in party_components(party):
+        for cluster, comp in party_components(party, fate_version):
             plan.append({"party": party["id"], "cluster": cluster, "component": comp,
                          "name": ghost_name(cluster, comp), "asn": party["asn"], "network": party["network"]})
     return plan

@@ -137,17 +137,18 @@ options:
         type: str
         default: ""
       prefix:
-        description: Namespace of the FATE images.
+        description:
+          - Namespace of the FATE images. Default from the version catalogue (C(image_defaults)):
+            V(federatedai) for 1.3.0, V(seedfate) for 2.2.0.
         type: str
-        default: federatedai
       tag:
-        description: Tag of the FATE training images and the exchange.
+        description:
+          - Tag of the FATE training images and the exchange. Default from the version catalogue:
+            V(1.3.0-release) for 1.3.0, V(2.2.0) for 2.2.0.
         type: str
-        default: 1.3.0-release
       serving_tag:
-        description: Tag of the FATE-Serving images.
+        description: Tag of the FATE-Serving images. Default from the version catalogue (V(1.2.2-release) for 1.3.0).
         type: str
-        default: 1.2.2-release
       overrides:
         description: Full image reference per image key (V(mysql), V(redis), V(python), V(exchange), ...).
         type: dict
@@ -158,8 +159,9 @@ options:
         default: seedfate/seedemu-node:bookworm
   secrets:
     description:
-      - The party's passwords given by the user (for example from vault); keys V(mysql_root_password),
-        V(mysql_password), V(redis_password). They win over the stored ones and are never written to
+      - The party's passwords given by the user (for example from vault); keys are the version
+        catalogue's C(secrets) (1.3.0 V(mysql_root_password), V(mysql_password), V(redis_password); 2.2.0
+        V(rabbitmq_admin_password)). They win over the stored ones and are never written to
         O(secrets_file).
     type: dict
     default: {}
@@ -201,7 +203,8 @@ EXAMPLES = r"""
 - name: Render the bundles of this party
   seed.fate.fate_bundle:
     kind: party
-    template_dir: "{{ role_path }}/templates/1.3.0"
+    fate_version: "{{ fate_version }}"
+    template_dir: "{{ role_path }}/templates/{{ fate_version }}"
     dest: "{{ seedfate_build_dir }}/bundles"
     party:
       party_id: "{{ seedfate_party_id }}"
@@ -247,6 +250,26 @@ bundles:
       description: Archive members whose content changed, appeared or vanished.
       type: list
       elements: str
+catalogue:
+  description:
+    - The version catalogue entry of O(fate_version) as plain data (what the C(seed.fate.fate_catalogue)
+      lookup returns), for roles that go on from here; C(image_refs) are the image references in effect.
+  returned: always
+  type: dict
+  contains:
+    version:
+      description: The FATE version.
+      type: str
+    clusters:
+      description: Per cluster its C(components) (reservation order), C(empty_dirs), C(data_dirs).
+      type: dict
+    data_dirs:
+      description: Persistent data folders of every cluster (relative to a project folder).
+      type: list
+      elements: str
+    image_refs:
+      description: Image key to image reference.
+      type: dict
 secrets_changed:
   description: Whether the party's secrets file was (or would be) written.
   returned: when O(kind=party)
@@ -296,9 +319,9 @@ def argument_spec():
         )),
         images=dict(type="dict", default={}, options=dict(
             registry=dict(type="str", default=""),
-            prefix=dict(type="str", default="federatedai"),
-            tag=dict(type="str", default="1.3.0-release"),
-            serving_tag=dict(type="str", default="1.2.2-release"),
+            prefix=dict(type="str"),
+            tag=dict(type="str"),
+            serving_tag=dict(type="str"),
             overrides=dict(type="dict", default={}),
             holder=dict(type="str", default="seedfate/seedemu-node:bookworm"),
         )),
@@ -333,22 +356,24 @@ def run(module):
         "user": p["user"],
     }
     fb.check_settings(settings)
-    directory = fb.normalize_directory(p["directory"])
+    directory = fb.normalize_directory(p["directory"], catalogue=catalogue)
     settings["exchange"] = fb.normalize_exchange(p["exchange"])
 
+    images = fb.images_with_defaults(p["images"], catalogue)
+    described = fate_versions.describe(catalogue["version"], images)
     if kind == "lab":
         checked, _dir, _ex = fb.check_lab(p["parties"] or [], p["directory"], p["exchange"], p["publish_address"],
                                           catalogue)
-        return dict(changed=False, parties=[c["party_id"] for c in checked])
+        return dict(changed=False, parties=[c["party_id"] for c in checked], catalogue=described)
 
     for name in ("template_dir", "dest"):
         if not p[name]:
             raise fb.BundleError("%s is required when kind=%s" % (name, kind))
-    settings["images"], settings["holder_image"] = fb.normalize_images(p["images"], catalogue)
+    settings["images"], settings["holder_image"] = fb.normalize_images(images, catalogue)
     renderer = fb.Renderer(p["template_dir"], p["fate_version"])
     dest = p["dest"]
     check = module.check_mode
-    result = dict(changed=False, bundles=[])
+    result = dict(changed=False, bundles=[], catalogue=described)
 
     if kind == "party":
         if not p["party"]:
@@ -360,7 +385,8 @@ def run(module):
             party["fateboard_port"] = p["fateboard_port_base"] + party["index"]
         fb._port(party["fateboard_port"], "fateboard port of party %s" % party["party_id"])
         # Everything is rendered before anything (secrets included) is written.
-        secrets, secrets_data = fb.resolve_secrets(p["secrets_file"], party["party_id"], p["secrets"])
+        secrets, secrets_data = fb.resolve_secrets(p["secrets_file"], party["party_id"], p["secrets"],
+                                                   keys=catalogue["secrets"])
         tars = [(b, fb.tar_bytes(b)) for b in renderer.render_party(party, directory, settings, secrets)]
         secrets_changed = secrets_data is not None
         if secrets_changed and not check:
@@ -397,7 +423,7 @@ def main():
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(fb.YAML_IMPORT_ERROR))
     try:
         result = run(module)
-    except (fb.BundleError, fate_versions.UnsupportedVersion) as exc:
+    except (fb.BundleError, fate_versions.UnsupportedVersion, fate_versions.CatalogueError) as exc:
         module.fail_json(msg=str(exc))
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot write bundles: %s" % exc, exception=traceback.format_exc())

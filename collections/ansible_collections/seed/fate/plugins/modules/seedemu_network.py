@@ -116,6 +116,16 @@ options:
     description: Host port (on 127.0.0.1) of the internet map.
     type: int
     default: 8080
+  fate_version:
+    description:
+      - FATE version whose components every party reserves, from the seed.fate version catalogue
+        (C(plugins/module_utils/fate_versions.py)), in the catalogue's reservation order. For example
+        V(1.3.0) reserves 9 training (and 3 serving) ghosts per party, V(2.2.0) reserves C(fateflow),
+        C(rabbitmq) and C(nginx) (training only; a party asking for serving is refused).
+      - Written to C(lab.json) (key C(fate_version)) when it is not V(1.3.0), so the inventory plugin
+        knows the version. An unknown version is refused, listing the supported ones.
+    type: str
+    default: 1.3.0
   host_compat:
     description:
       - V(auto) probes this host for privileged containers, the C(dummy) link type and C(netem), and adapts
@@ -230,7 +240,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.seed.fate.plugins.module_utils import ghost_export, naming, seedemu_build
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, naming, seedemu_build
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
 
 try:
@@ -301,11 +311,11 @@ def party_summary(ghost_nodes_doc, systems_doc, layout_doc):
     return out
 
 
-def layout_from_parties(parties, ghost_node_ids):
+def layout_from_parties(parties, ghost_node_ids, fate_version=None):
     """Script mode: the party layout from the parties option and the ghosts the program reserved."""
     layout, missing = [], []
     for party in parties:
-        for cluster, comp in topo.party_components(party):
+        for cluster, comp in topo.party_components(party, fate_version):
             node_id = naming.ghost_node_id(party["asn"], topo.ghost_name(cluster, comp))
             if node_id not in ghost_node_ids:
                 missing.append("parties.%s: the program reserved no ghost %s (%s %s)"
@@ -364,13 +374,14 @@ class SeedemuNetwork(object):
         try:
             if p["script"]:
                 self.model = None
-                self.parties = topo.normalize_parties_only(p["parties"], p["source"]) if p["parties"] else None
+                self.parties = (topo.normalize_parties_only(p["parties"], p["source"], p["fate_version"])
+                                if p["parties"] else None)
                 if not os.path.isfile(p["script"]):
                     self.fail("script: %s does not exist" % p["script"])
             else:
                 if p["parties"] is None:
                     self.fail("parties: required with topology (party id -> {asn, network, serving})")
-                self.model = topo.normalize(p["topology"], p["parties"], p["source"])
+                self.model = topo.normalize(p["topology"], p["parties"], p["source"], p["fate_version"])
                 self.parties = self.model["parties"]
         except topo.TopologyError as exc:
             self.fail(str(exc), field=exc.field)
@@ -403,7 +414,7 @@ class SeedemuNetwork(object):
         if self.model is not None:
             try:
                 return seedemu_build.render_lab(self.model, self.project, staging, p["seedemu_path"],
-                                                timeout=p["script_timeout"], **opts)
+                                                timeout=p["script_timeout"], fate_version=p["fate_version"], **opts)
             except seedemu_build.SeedemuMissing as exc:
                 self.missing_seedemu(str(exc))
         workdir = os.path.join(staging, "run")
@@ -417,18 +428,20 @@ class SeedemuNetwork(object):
             lab = result.lab
             if self.model is None:
                 if self.parties is not None:
-                    lab.layout, missing = layout_from_parties(self.parties, set(g.node_id for g in lab.ghosts()))
+                    lab.layout, missing = layout_from_parties(self.parties, set(g.node_id for g in lab.ghosts()),
+                                                              self.p["fate_version"])
                     if missing:
                         self.fail("; ".join(missing))
                 else:
                     self.fail("parties: required in script mode unless the program writes ghost/pre_party_list.json")
-            files = ghost_export.render_files(lab)
+            files = ghost_export.render_files(lab, fate_version=self.p["fate_version"])
             return dict((k, v.encode("utf-8")) for k, v in files.items())
         # The fork's own GhostPrinter wrote the files: keep them, add the layout and the project name.
         files = dict(result.ghost_files)
         ghosts = _load_json(files.get(naming.GHOST_NODES_FILE)) or []
         if self.parties is not None:
-            layout, missing = layout_from_parties(self.parties, set(g.get("NodeId") for g in ghosts))
+            layout, missing = layout_from_parties(self.parties, set(g.get("NodeId") for g in ghosts),
+                                                  self.p["fate_version"])
             if missing:
                 self.fail("; ".join(missing))
             files[naming.PARTY_LAYOUT_FILE] = ghost_export.dumps(
@@ -436,7 +449,7 @@ class SeedemuNetwork(object):
         elif naming.PARTY_LAYOUT_FILE not in files:
             self.fail("parties: required in script mode unless the program writes ghost/pre_party_list.json")
         files[naming.LAB_METADATA_FILE] = ghost_export.dumps(ghost_export.lab_metadata(
-            ghost_export.Lab(self.project))).encode("utf-8")
+            ghost_export.Lab(self.project), fate_version=self.p["fate_version"])).encode("utf-8")
         return files
 
     def adapt(self, output):
@@ -571,6 +584,7 @@ def main():
             host_compat=dict(type="str", choices=["auto", "off"], default="auto"),
             host_capabilities=dict(type="dict"),
             source=dict(type="str"),
+            fate_version=dict(type="str", default=fate_versions.DEFAULT_VERSION),
         ),
         mutually_exclusive=[("topology", "script")],
         required_one_of=[("topology", "script")],

@@ -21,6 +21,7 @@ import json
 import os
 import re
 
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import naming
 
 LAYOUT_FORMATS = ("auto", "nested", "flat")
@@ -384,30 +385,38 @@ class Component(object):
 
 
 class Party(object):
-    __slots__ = ("party_id", "index", "clusters")
+    __slots__ = ("party_id", "index", "clusters", "entry_component")
 
-    def __init__(self, party_id, index, clusters):
+    def __init__(self, party_id, index, clusters, entry_component="proxy"):
         self.party_id = party_id
         self.index = index
         self.clusters = clusters  # {cluster: {component: Component}}, file order
+        self.entry_component = entry_component
+
+    @property
+    def entry(self):
+        """The component the other parties reach this party by (the version's ``entry``)."""
+        return self.clusters[naming.TRAINING][self.entry_component]
 
     @property
     def proxy(self):
-        return self.clusters[naming.TRAINING]["proxy"]
+        """FATE 1.x name of :attr:`entry` (the party's proxy)."""
+        return self.entry
 
     @property
     def asn(self):
-        return self.proxy.asn
+        return self.entry.asn
 
     def get(self, cluster, component):
         return self.clusters.get(cluster, {}).get(component)
 
 
 class Lab(object):
-    __slots__ = ("parties", "sources")
+    __slots__ = ("parties", "sources", "catalogue")
 
-    def __init__(self, parties, sources):
+    def __init__(self, parties, sources, catalogue=None):
         self.parties = parties
+        self.catalogue = catalogue or fate_versions.get(fate_versions.DEFAULT_VERSION)
         self.sources = sources  # {"ghost_nodes": path, "autonomous_systems": path|None, "party_layout": path}
 
     def components(self):
@@ -473,8 +482,13 @@ class _NetworkFacts(object):
         return prefix, gateway
 
 
-def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None):
-    """Join ghosts, ASes (or None when AutonomousSystems.json is absent) and the parsed layout."""
+def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None, catalogue=None):
+    """Join ghosts, ASes (or None when AutonomousSystems.json is absent) and the parsed layout.
+
+    ``catalogue`` (default: the default FATE version's) says which components a cluster may have and
+    which one every party needs (its ``entry``)."""
+    catalogue = catalogue or fate_versions.get(fate_versions.DEFAULT_VERSION)
+    entry = catalogue["entry"]
     facts = _NetworkFacts(systems, as_path, ghost_path)
     used = {}
     parties = []
@@ -484,8 +498,13 @@ def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None):
             if cluster not in clusters:
                 continue
             comps = {}
+            known = fate_versions.components(catalogue, cluster)
             for comp, node_id in clusters[cluster]:
                 where = "%s party %s component %s" % (cluster, pid, comp)
+                if comp not in known:
+                    raise GhostModelError(layout_path, where, "FATE %s has no %s component %r (it has: %s); is "
+                                          "lab.json's fate_version (or the plugin's fate_version option) right?"
+                                          % (catalogue["version"], cluster, comp, ", ".join(known) or "none"))
                 ghost = ghosts.get(node_id)
                 if ghost is None:
                     raise GhostModelError(layout_path, where, "NodeId %s is not in %s" % (node_id, ghost_path))
@@ -498,30 +517,56 @@ def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None):
                     raise GhostModelError(ghost_path, ghost.entry, "address %s is not inside %s's prefix %s" % (addr, net, prefix))
                 comps[comp] = Component(pid, cluster, comp, node_id, ghost.asn, addr, net, str(prefix), gateway)
             built[cluster] = comps
-        if "proxy" not in built.get(naming.TRAINING, {}):
-            raise GhostModelError(layout_path, "party %s" % pid, "has no training proxy (every party needs one: "
-                                  "it is how the other parties reach it)")
-        parties.append(Party(pid, index, built))
-    return Lab(parties, {"ghost_nodes": ghost_path, "autonomous_systems": as_path, "party_layout": layout_path})
+        if entry not in built.get(naming.TRAINING, {}):
+            raise GhostModelError(layout_path, "party %s" % pid, "has no training %s (every party of FATE %s needs one: "
+                                  "it is how the other parties reach it)" % (entry, catalogue["version"]))
+        parties.append(Party(pid, index, built, entry))
+    return Lab(parties, {"ghost_nodes": ghost_path, "autonomous_systems": as_path, "party_layout": layout_path},
+               catalogue)
 
 
-def load_lab(ghost_nodes_file, party_layout_file, autonomous_systems_file=None, layout_format="auto"):
-    """Read and check the three files; ``autonomous_systems_file=None`` means it is absent."""
+def load_lab(ghost_nodes_file, party_layout_file, autonomous_systems_file=None, layout_format="auto",
+             fate_version=None):
+    """Read and check the three files; ``autonomous_systems_file=None`` means it is absent.
+    ``fate_version`` (default: the catalogue's default) names the components the layout may hold."""
+    try:
+        catalogue = fate_versions.get(fate_version or fate_versions.DEFAULT_VERSION)
+    except fate_versions.UnsupportedVersion as exc:
+        raise GhostModelError(party_layout_file, None, str(exc))
     ghosts = parse_ghost_nodes(load_json(ghost_nodes_file), ghost_nodes_file)
     systems = None
     if autonomous_systems_file is not None:
         systems = parse_autonomous_systems(load_json(autonomous_systems_file), autonomous_systems_file, ghosts)
     layout = parse_layout(load_json(party_layout_file, keep_duplicates=True), party_layout_file, layout_format)
-    return build_lab(ghosts, systems, layout, ghost_nodes_file, party_layout_file, autonomous_systems_file)
+    return build_lab(ghosts, systems, layout, ghost_nodes_file, party_layout_file, autonomous_systems_file, catalogue)
 
 
-def read_compose_project(lab_file):
-    """compose_project from lab.json, or None when the file does not exist."""
+def _lab_meta(lab_file):
     if not os.path.exists(lab_file):
         return None
     meta = load_json(lab_file)
     if not isinstance(meta, dict):
         raise GhostModelError(lab_file, None, "expected a JSON object, got %s" % type(meta).__name__)
+    return meta
+
+
+def read_fate_version(lab_file):
+    """fate_version from lab.json; None when the file or the key is absent (the default version)."""
+    meta = _lab_meta(lab_file)
+    if not meta or meta.get("fate_version") is None:
+        return None
+    version = str(meta["fate_version"])
+    if version not in fate_versions.VERSIONS:
+        raise GhostModelError(lab_file, "fate_version", "FATE version %r is not supported by seed.fate; supported: %s"
+                              % (version, ", ".join(fate_versions.SUPPORTED)))
+    return version
+
+
+def read_compose_project(lab_file):
+    """compose_project from lab.json, or None when the file does not exist."""
+    meta = _lab_meta(lab_file)
+    if meta is None:
+        return None
     project = meta.get("compose_project")
     if project is None:
         return None
@@ -546,8 +591,8 @@ def component_facts(comp, project):
     }
 
 
-def party_hostvars(party, project):
-    return {
+def party_hostvars(party, project, fate_version=None):
+    out = {
         "seedfate_party_id": party.party_id,
         "seedfate_party_index": party.index,
         "seedfate_asn": party.asn,
@@ -557,6 +602,9 @@ def party_hostvars(party, project):
             for cluster, comps in party.clusters.items()
         ),
     }
+    if fate_version:
+        out["seedfate_fate_version"] = fate_version
+    return out
 
 
 def component_hostvars(comp, project):
@@ -577,14 +625,15 @@ def component_hostvars(comp, project):
     }
 
 
-def party_directory(parties):
-    """Every party, layout order: what a party needs to know about the others."""
+def party_directory(parties, catalogue=None):
+    """Every party, layout order: what a party needs to know about the others (the catalogue's
+    ``directory`` keys, e.g. proxy/python/serving_server/serving_proxy for 1.3.0)."""
+    catalogue = catalogue or fate_versions.get(fate_versions.DEFAULT_VERSION)
+    keys = list(catalogue["directory"].items())
     out = []
     for p in parties:
         entry = {"party_id": p.party_id, "asn": p.asn}
-        for key, cluster, comp in (("proxy", naming.TRAINING, "proxy"), ("python", naming.TRAINING, "python"),
-                                   ("serving_server", naming.SERVING, "serving-server"),
-                                   ("serving_proxy", naming.SERVING, "serving-proxy")):
+        for key, (cluster, comp, _required) in keys:
             c = p.get(cluster, comp)
             entry[key] = c.address if c is not None else None
         out.append(entry)

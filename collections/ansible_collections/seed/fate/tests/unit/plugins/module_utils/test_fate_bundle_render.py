@@ -282,7 +282,8 @@ def test_config_change_changes_only_that_services_hash():
 
 def test_route_tables_with_and_without_exchange():
     table = json.loads(render()[0].files["confs/proxy/conf/route_table.json"])["route_table"]
-    assert table["default"] == {"default": [{}]}  # no self-loop
+    # KubeFATE v1.3.0: without an exchange the default route is the party's own proxy.
+    assert table["default"] == {"default": [{"ip": "proxy", "port": 9370}]}
     assert table["9999"] == {"default": [{"ip": "10.151.0.72", "port": 9370}]}
     assert table["10000"] == {"fateflow": [{"ip": "python", "port": 9360}], "fate": [{"ip": "federation", "port": 9394}]}
     ex = {"address": "10.150.0.90", "network": "lab_net_150_net0", "gateway": "10.150.0.254"}
