@@ -278,6 +278,9 @@ def check_lab(parties, directory, exchange, publish_address, catalogue, source="
         p["name"] = name
         checked.append(p)
     ex = normalize_exchange(exchange)
+    if ex and naming.EXCHANGE not in catalogue["clusters"]:
+        raise BundleError("fate_config_exchange is set but FATE %s has no exchange (clusters: %s); leave it empty"
+                          % (catalogue["version"], ", ".join(fate_versions.clusters(catalogue))))
     # One reserved address, one holder.
     owners = {}
     for p in checked:

@@ -25,18 +25,13 @@ import posixpath
 import stat
 import tarfile
 
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import fileio
 
-# Persistent data of the training and serving stacks (docs/contracts.md "Bundles"), relative to the
-# project folder. Their contents belong to the running services, never to the bundle.
-DEFAULT_PRESERVE = (
-    "confs/mysql/data",
-    "confs/egg/data-dir",
-    "confs/redis/data",
-    "shared_dir/examples",
-    "shared_dir/federatedml",
-    "confs/serving-server/.fate",
-)
+# Persistent data of the default FATE version's stacks (docs/contracts.md "Bundles"), relative to the
+# project folder, from the version catalogue (each version's ``data_dirs``; roles pass the chosen
+# version's). Their contents belong to the running services, never to the bundle.
+DEFAULT_PRESERVE = tuple(fate_versions.data_dirs(fate_versions.get(fate_versions.DEFAULT_VERSION)))
 
 MANIFEST = ".seedfate-bundle.json"
 MANIFEST_FORMAT = 1

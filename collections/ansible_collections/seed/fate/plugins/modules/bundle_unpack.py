@@ -56,7 +56,8 @@ options:
   preserve:
     description:
       - Folders, relative to the project folder, whose contents are persistent data.
-      - The default is the list of docs/contracts.md for the training and serving stacks.
+      - The default is the default FATE version's (1.3.0) C(data_dirs) from the seed.fate version catalogue
+        (training and serving stacks); role seed.fate.fate_deploy passes the deployed version's.
     type: list
     elements: str
     default:
