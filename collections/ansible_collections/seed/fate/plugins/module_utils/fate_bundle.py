@@ -369,8 +369,8 @@ def resolve_secrets(path, party_id, overrides=None, generate=generate_secret, ke
 def store_secrets(path, data):
     """Write a party's secrets file (mode 0600) in a folder only its owner can enter (0700)."""
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        os.makedirs(folder, SECRETS_DIR_MODE)
+    # Parties render in parallel (one module process each): another one may create the folder first.
+    os.makedirs(folder, SECRETS_DIR_MODE, exist_ok=True)
     os.chmod(folder, SECRETS_DIR_MODE)
     fileio.atomic_write(path, data, SECRETS_MODE)
 

@@ -30,8 +30,8 @@ def atomic_write(path, data, mode=0o644):
     if not isinstance(data, bytes):
         data = data.encode("utf-8")
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
+    # Parties render in parallel: another process may create the folder at the same moment.
+    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
