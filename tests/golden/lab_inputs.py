@@ -41,14 +41,15 @@ def make_lab(out, *args):
 
 def _from_model(ghost_dir):
     from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model  # noqa: E402
+    version = ghost_model.read_fate_version(os.path.join(ghost_dir, "lab.json"))
     lab = ghost_model.load_lab(os.path.join(ghost_dir, "GhostNodes.json"),
                                os.path.join(ghost_dir, "pre_party_list.json"),
-                               os.path.join(ghost_dir, "AutonomousSystems.json"))
+                               os.path.join(ghost_dir, "AutonomousSystems.json"), fate_version=version)
     project = ghost_model.read_compose_project(os.path.join(ghost_dir, "lab.json")) or "output"
-    directory = ghost_model.party_directory(lab.parties)
+    directory = ghost_model.party_directory(lab.parties, lab.catalogue)
     hosts = []
     for p in lab.parties:
-        hv = ghost_model.party_hostvars(p, project)
+        hv = ghost_model.party_hostvars(p, project, version)
         hv["seedfate_party_directory"] = directory
         hosts.append(hv)
     return hosts
@@ -99,7 +100,8 @@ def _by_contract(ghost_dir):
 
 
 def party_hostvars(ghost_dir):
-    """[hostvars of party-<id>] in layout order, and which source produced them."""
+    """[hostvars of party-<id>] in layout order, and which source produced them (FATE 1.3.0 labs only
+    without the inventory's code)."""
     try:
         return _from_model(ghost_dir), "plugin_utils/ghost_model.py"
     except ImportError:
@@ -117,11 +119,28 @@ def module_party(hv, serving_requested=None, fateboard_port=None):
     return party
 
 
-def settings(exchange=None, **over):
+# FATE 2.2.0 images: the catalogue's defaults (seedfate/fate-*:2.2.0, built locally), the usual holder.
+TEST_IMAGES_2_2_0 = {"registry": "", "overrides": {}, "holder": "seedfate/seedemu-node:bookworm"}
+
+
+def test_images(version="1.3.0"):
+    return TEST_IMAGES if version == "1.3.0" else TEST_IMAGES_2_2_0
+
+
+def fixed_secrets_for(version, party_id):
+    """Deterministic test passwords of a version's catalogue secrets."""
+    if version == "1.3.0":
+        return fixed_secrets(party_id)
+    from ansible_collections.seed.fate.plugins.module_utils import fate_versions
+    return dict((k, "golden-%s-%s" % (k.split("_")[0], party_id)) for k in fate_versions.get(version)["secrets"])
+
+
+def settings(exchange=None, version="1.3.0", **over):
     """Lab-wide settings as the module builds them from its options."""
     from ansible_collections.seed.fate.plugins.module_utils import fate_bundle, fate_versions
-    catalogue = fate_versions.get("1.3.0")
-    images, holder = fate_bundle.normalize_images(TEST_IMAGES, catalogue)
+    catalogue = fate_versions.get(version)
+    images, holder = fate_bundle.normalize_images(fate_bundle.images_with_defaults(test_images(version), catalogue),
+                                                  catalogue)
     s = {"deploy_dir": "/data/projects/fate", "publish_address": "127.0.0.1", "fateboard_port_base": 18080,
          "grpc_timeout_ms": 300000, "user": "root", "images": images, "holder_image": holder,
          "exchange": fate_bundle.normalize_exchange(exchange)}
