@@ -31,16 +31,16 @@ def _extract(data, dest):
             tar.extractall(dest)
 
 
-def _bundles(ghost_dir, exchange, **settings):
+def _bundles(ghost_dir, exchange, version="1.3.0", **settings):
     hosts, _ = L.party_hostvars(ghost_dir)
-    directory = fb.normalize_directory(hosts[0]["seedfate_party_directory"])
-    st = L.settings(exchange=exchange, **settings)
-    r = fb.Renderer(os.path.join(L.TEMPLATES, "1.3.0"), "1.3.0")
-    cat = fate_versions.get("1.3.0")
+    cat = fate_versions.get(version)
+    directory = fb.normalize_directory(hosts[0]["seedfate_party_directory"], catalogue=cat)
+    st = L.settings(exchange=exchange, version=version, **settings)
+    r = fb.Renderer(os.path.join(L.TEMPLATES, cat["templates"]), version)
     out = []
     for hv in hosts:
         p = fb.normalize_party(L.module_party(hv), cat)
-        out += r.render_party(p, directory, st, L.fixed_secrets(p["party_id"]))
+        out += r.render_party(p, directory, st, L.fixed_secrets_for(version, p["party_id"]))
     if exchange:
         out.append(r.render_exchange(directory, st))
     return out
@@ -51,12 +51,15 @@ def projects(tmp_path_factory):
     base = tmp_path_factory.mktemp("compose")
     ghost = L.make_lab(str(base / "ghost"), "--seed-lab")
     found = []
-    # The seed lab with an exchange, plus a lab without serving (a different project shape).
-    for sub, args, exchange in (("seed", [], L.EXCHANGE), ("noserving", ["--no-serving", "--parties", "2"], None)):
-        g = ghost if sub == "seed" else L.make_lab(str(base / "ghost-ns"), *args)
+    # The seed lab with an exchange, a lab without serving (a different project shape), and the seed lab
+    # on FATE 2.2.0 (fateflow, rabbitmq, nginx).
+    for sub, args, exchange, version in (("seed", [], L.EXCHANGE, "1.3.0"),
+                                         ("noserving", ["--no-serving", "--parties", "2"], None, "1.3.0"),
+                                         ("v2.2.0", ["--seed-lab", "--fate-version", "2.2.0"], None, "2.2.0")):
+        g = ghost if sub == "seed" else L.make_lab(str(base / ("ghost-" + sub)), *args)
         dest = base / sub
         dest.mkdir()
-        for b in _bundles(g, exchange):
+        for b in _bundles(g, exchange, version):
             _extract(fb.tar_bytes(b), str(dest))
             found.append((sub, b.project, str(dest / b.project)))
     return found
@@ -68,7 +71,7 @@ def _compose(project_dir, *args):
 
 
 def test_compose_config_accepts_every_project(projects):
-    assert len(projects) == 3 * 2 + 1 + 2
+    assert len(projects) == 3 * 2 + 1 + 2 + 3
     for sub, project, path in projects:
         r = _compose(path, "config", "-q")
         assert r.returncode == 0, "%s/%s: %s" % (sub, project, r.stderr)
@@ -99,6 +102,31 @@ def test_compose_reads_pods_as_intended(projects):
             device = vol.get("driver_opts", {}).get("device")
             if device:
                 assert device.startswith("/data/projects/fate/%s/shared_dir/" % project)
+
+
+def test_compose_reads_the_2_2_0_runtime_contract(projects):
+    """FATE 2.2.0: hostnames on the holders, binds resolved in the project folder, nothing published."""
+    found = [(project, path) for sub, project, path in projects if sub == "v2.2.0"]
+    assert [p for p, _ in found] == ["confs-10000", "confs-9999", "confs-8888"]
+    for project, path in found:
+        pid = project.split("-")[1]
+        r = _compose(path, "config", "--format", "json")
+        assert r.returncode == 0, r.stderr
+        services = json.loads(r.stdout)["services"]
+        for comp in ("fateflow", "rabbitmq", "nginx"):
+            assert services[comp + "-pod"]["hostname"] == "%s-%s" % (comp, pid)
+            assert not services[comp + "-pod"].get("ports")
+        mounts = dict((v["target"], v) for v in services["fateflow"]["volumes"])
+        assert mounts["/seedfate/conf"]["source"] == os.path.join(path, "confs/fate_flow/conf")
+        assert mounts["/seedfate/conf"]["read_only"] is True
+        assert mounts["/data/fate"]["source"] == os.path.join(path, "confs/fate_flow/data")
+        assert not mounts["/data/fate"].get("read_only")
+        mounts = dict((v["target"], v) for v in services["rabbitmq"]["volumes"])
+        assert mounts["/seedfate/secrets/rabbitmq_admin_password"]["read_only"] is True
+        assert "/var/lib/rabbitmq" in mounts
+        assert services["rabbitmq"]["environment"] == {"RABBITMQ_ADMIN_USER": "seedfate"}
+        mounts = dict((v["target"], v) for v in services["nginx"]["volumes"])
+        assert mounts["/etc/nginx/nginx.conf"]["read_only"] is True
 
 
 # --- One generated training project, up for real on a throwaway network -----------------------------
