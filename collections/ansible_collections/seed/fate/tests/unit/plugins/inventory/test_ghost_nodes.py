@@ -476,3 +476,79 @@ def test_the_forks_real_files(tmp_path, monkeypatch, layout, clusters, fork_dir)
         comp = inv.get_host("hnode_150_Servingserving-proxy").get_vars()
         assert (comp["ansible_host"], comp["seedfate_address"], comp["seedfate_pod_container"]) == \
             ("serving-8888-serving-proxy-1", "10.150.0.82", "serving-8888-serving-proxy-pod-1")
+
+
+# --------------------------------------------------------------------------------------------------
+# FATE version: components and groups come from the version catalogue
+
+def write_lab_2_2_0(folder, fate_version="2.2.0", components=("fateflow", "rabbitmq", "nginx")):
+    """A one-party FATE 2.2.0 lab (party 2001 in AS 171) as the skeleton writes it."""
+    folder.mkdir()
+    ghosts, hosts, layout = [], [], {}
+    for k, comp in enumerate(components):
+        addr = "10.171.0.%d" % (71 + k)
+        ghost = {"Name": comp, "NodeId": "hnode_171_%s" % comp, "Autonomous_Systems": 171, "Ghost_Node": "True",
+                 "Interfaces": [{"Connected_to": "net0", "Address": addr}]}
+        ghosts.append(ghost)
+        hosts.append(dict(ghost))
+        layout[comp] = ["hnode_171_%s" % comp]
+    systems = [{"asn": 171, "Networks": [{"name": "net0", "prefix": "10.171.0.0/24"}],
+                "Routers": [{"Name": "router0", "Interfaces": [{"Connected_to": "net0", "Address": "10.171.0.254"}]}],
+                "Hosts": hosts}]
+    meta = {"compose_project": "sftest22", "format": 1}
+    if fate_version:
+        meta["fate_version"] = fate_version
+    for name, data in (("GhostNodes.json", ghosts), ("AutonomousSystems.json", systems),
+                       ("pre_party_list.json", {"training": {"2001": layout}}), ("lab.json", meta)):
+        (folder / name).write_text(json.dumps(data))
+    return folder
+
+
+def test_fate_version_from_lab_json_groups_its_components(tmp_path, monkeypatch):
+    write_lab_2_2_0(tmp_path / "ghost")
+    inv = inventory(write_cfg(tmp_path, ghost_dir="ghost"), monkeypatch)
+    assert members(inv, "fate_parties") == ["party-2001"]
+    for comp in ("fateflow", "rabbitmq", "nginx"):
+        assert members(inv, "component_%s" % comp) == ["hnode_171_%s" % comp]
+    assert members(inv, "cluster_training") == ["hnode_171_fateflow", "hnode_171_nginx", "hnode_171_rabbitmq"]
+    # No 1.3.0 groups in a 2.2.0 lab.
+    assert "component_proxy" not in inv.groups
+    hv = inv.get_host("party-2001").get_vars()
+    assert hv["seedfate_fate_version"] == "2.2.0"
+    assert hv["seedfate_asn"] == 171
+    assert hv["seedfate_party_entry"] == {"party_id": 2001, "asn": 171, "fateflow": "10.171.0.71",
+                                          "rabbitmq": "10.171.0.72", "nginx": "10.171.0.73"}
+
+
+def test_every_catalogue_component_has_its_group_even_when_empty(lab, monkeypatch):
+    inv = inventory(write_cfg(lab.parent, ghost_dir="ghost"), monkeypatch)
+    # lab2 places no egg, mysql, ...: their groups exist, empty (the 1.3.0 default from lab.json's absence).
+    for comp in ("egg", "mysql", "meta_service", "fateboard", "roll"):
+        assert members(inv, "component_%s" % comp) == []
+    assert inv.get_host("party-1001").get_vars()["seedfate_fate_version"] == "1.3.0"
+
+
+def test_allow_missing_makes_the_version_groups(tmp_path, monkeypatch, warnings):
+    inv = inventory(write_cfg(tmp_path, ghost_dir="build/ghost", allow_missing=True, fate_version="2.2.0"), monkeypatch)
+    assert members(inv, "component_nginx") == [] and "component_proxy" not in inv.groups
+
+
+def test_layout_component_unknown_to_the_version_is_an_error(tmp_path):
+    write_lab_2_2_0(tmp_path / "ghost", fate_version=None)   # lab.json says nothing: 1.3.0
+    with pytest.raises(AnsibleParserError, match=r"FATE 1.3.0 has no training component 'fateflow'"):
+        parse_direct(write_cfg(tmp_path, ghost_dir="ghost"))
+    # The option wins over lab.json.
+    data = parse_direct(write_cfg(tmp_path, name="v22.seedfate.yml", ghost_dir="ghost", fate_version="2.2.0"))
+    assert "hnode_171_nginx" in data.hosts
+
+
+def test_unknown_fate_version_is_an_error(tmp_path):
+    write_lab_2_2_0(tmp_path / "ghost", fate_version="9.9")
+    with pytest.raises(AnsibleParserError, match=r"'9.9' is not supported by seed.fate; supported: 1.3.0, 2.2.0"):
+        parse_direct(write_cfg(tmp_path, ghost_dir="ghost"))
+
+
+def test_entry_component_is_required(tmp_path):
+    write_lab_2_2_0(tmp_path / "ghost", components=("fateflow", "rabbitmq"))
+    with pytest.raises(AnsibleParserError, match=r"has no training nginx \(every party of FATE 2.2.0 needs one"):
+        parse_direct(write_cfg(tmp_path, ghost_dir="ghost"))

@@ -245,3 +245,47 @@ def test_script_mode_parties():
     with pytest.raises(topo.TopologyError) as info:
         topo.normalize_parties_only({"x": {"asn": 1}})
     assert info.value.field == "parties.x"
+
+
+# --- FATE version: reservations follow the catalogue ---------------------------------------------------
+
+def test_ghost_plan_follows_fate_version():
+    lab = default()
+    for party in lab["parties"].values():
+        party["serving"] = False
+    model = topo.normalize(lab["topology"], lab["parties"], fate_version="2.2.0")
+    plan = topo.ghost_plan(model["parties"], "2.2.0")
+    assert [(g["party"], g["name"], g["asn"]) for g in plan] == [
+        ("10000", "fateflow", 151), ("10000", "rabbitmq", 151), ("10000", "nginx", 151),
+        ("9999", "fateflow", 152), ("9999", "rabbitmq", 152), ("9999", "nginx", 152),
+        ("8888", "fateflow", 150), ("8888", "rabbitmq", 150), ("8888", "nginx", 150)]
+    # The model itself does not carry the version: default labs normalise exactly as before.
+    assert model == topo.normalize(lab["topology"], lab["parties"])
+
+
+def test_default_version_is_1_3_0():
+    model = topo.normalize(**default())
+    assert topo.ghost_plan(model["parties"]) == topo.ghost_plan(model["parties"], "1.3.0")
+    assert topo.TRAINING_COMPONENTS[1] == "proxy" and len(topo.TRAINING_COMPONENTS) == 9
+
+
+def test_serving_refused_for_a_version_without_serving():
+    lab = default()
+    with pytest.raises(topo.TopologyError) as err:
+        topo.normalize(lab["topology"], lab["parties"], fate_version="2.2.0")
+    assert err.value.field == "parties.10000.serving"
+    assert "FATE 2.2.0 has no serving cluster" in str(err.value)
+
+
+def test_unknown_fate_version_lists_supported():
+    with pytest.raises(topo.TopologyError) as err:
+        topo.normalize(default()["topology"], {"7": {"asn": 150}}, fate_version="9.9")
+    assert err.value.field == "fate_version" and "supported: 1.3.0, 2.2.0" in str(err.value)
+
+
+def test_name_clash_checked_against_the_version_components():
+    lab = default()
+    lab["topology"]["autonomous_systems"]["150"]["hosts"] = ["nginx"]
+    topo.normalize(**lab)  # no clash with 1.3.0's components
+    with pytest.raises(topo.TopologyError, match="named 'nginx'"):
+        topo.normalize(lab["topology"], {"8888": {"asn": 150}}, fate_version="2.2.0")

@@ -95,3 +95,80 @@ def test_parties_conf_and_exchange(tmp_path, capsys):
     r = run_module(capsys, kind="exchange", **common)
     assert r["changed"] and r["bundles"][0]["path"] == str(tmp_path / "confs-exchange.tar")
     assert not run_module(capsys, kind="exchange", **common)["changed"]
+
+
+# --- FATE 2.2.0 ------------------------------------------------------------------------------------
+
+TEMPLATES_2_2_0 = os.path.join(os.path.dirname(TEMPLATES), "2.2.0")
+
+
+def lab_2_2_0(n=2):
+    parties, directory = [], []
+    for i in range(n):
+        pid, asn = 10000 - i, 151 + i
+        comps = dict((c, {"address": "10.%d.0.%d" % (asn, 71 + k), "network": "lab_net_%d_net0" % asn,
+                          "gateway": "10.%d.0.254" % asn}) for k, c in enumerate(("fateflow", "rabbitmq", "nginx")))
+        parties.append({"party_id": pid, "index": i, "clusters": {"training": comps}, "name": "party-%d" % pid})
+        directory.append(dict([("party_id", pid), ("asn", asn)] + [(c, comps[c]["address"]) for c in comps]))
+    return parties, directory
+
+
+def args_2_2_0(tmp_path, **over):
+    parties, directory = lab_2_2_0()
+    args = dict(kind="party", fate_version="2.2.0", template_dir=TEMPLATES_2_2_0, dest=str(tmp_path / "bundles"),
+                party=parties[1], directory=directory, images={"holder": "seedfate/seedemu-node:bookworm"},
+                secrets_file=str(tmp_path / "secrets" / "9999.yml"))
+    args.update(over)
+    return args
+
+
+def test_2_2_0_party_bundle_secrets_and_catalogue(tmp_path, capsys):
+    import io
+    import tarfile
+    import yaml
+    r = run_module(capsys, **args_2_2_0(tmp_path))
+    assert r["changed"] and [b["project"] for b in r["bundles"]] == ["confs-9999"]
+    assert r["catalogue"]["version"] == "2.2.0"
+    assert r["catalogue"]["image_refs"]["fateflow"] == "seedfate/fate-flow:2.2.0"
+    stored = yaml.safe_load((tmp_path / "secrets" / "9999.yml").read_text())
+    assert sorted(stored) == ["rabbitmq_admin_password"]
+    assert oct((tmp_path / "secrets" / "9999.yml").stat().st_mode & 0o777) == "0o600"
+    assert stored["rabbitmq_admin_password"] not in json.dumps(r)
+    with tarfile.open(fileobj=io.BytesIO((tmp_path / "bundles" / "confs-9999.tar").read_bytes())) as tar:
+        member = tar.getmember("confs-9999/confs/rabbitmq/secrets/rabbitmq_admin_password")
+        assert member.mode == 0o600
+        assert tar.extractfile(member).read().decode() == stored["rabbitmq_admin_password"]
+    r = run_module(capsys, **args_2_2_0(tmp_path))
+    assert not r["changed"]
+    # A vault-given password wins and is never stored.
+    r = run_module(capsys, **args_2_2_0(tmp_path, secrets={"rabbitmq_admin_password": "vault-given-pw"}))
+    assert r["changed"] and "vault-given-pw" not in (tmp_path / "secrets" / "9999.yml").read_text()
+    # 1.3.0's secret keys are not 2.2.0's.
+    r = run_module(capsys, **args_2_2_0(tmp_path, secrets={"mysql_password": "x" * 12}))
+    assert r["failed"] and "unknown key(s) mysql_password; known: rabbitmq_admin_password" in r["msg"]
+
+
+def test_2_2_0_refuses_serving_and_exchange(tmp_path, capsys):
+    parties, directory = lab_2_2_0()
+    party = dict(parties[1], serving=True)
+    r = run_module(capsys, **args_2_2_0(tmp_path, party=party))
+    assert r["failed"] and "FATE 2.2.0 has no serving cluster" in r["msg"]
+    r = run_module(capsys, kind="lab", fate_version="2.2.0", parties=parties, directory=directory,
+                   exchange={"address": "10.151.0.90", "network": "lab_net_151_net0", "gateway": "10.151.0.254"})
+    assert r["failed"] and "FATE 2.2.0 has no exchange" in r["msg"]
+    r = run_module(capsys, kind="lab", fate_version="2.2.0", parties=parties, directory=directory)
+    assert not r.get("failed") and r["parties"] == ["10000", "9999"]
+
+
+def test_2_2_0_directory_needs_its_own_keys(tmp_path, capsys):
+    _parties, directory = lab_2_2_0()
+    directory[0]["nginx"] = None
+    r = run_module(capsys, **args_2_2_0(tmp_path, directory=directory))
+    assert r["failed"] and "directory[0].nginx (party 10000) must be an IPv4 address" in r["msg"]
+
+
+def test_version_and_template_folder_must_agree(tmp_path, capsys):
+    # 1.3.0's templates named for 2.2.0: refused before anything is rendered or written.
+    r = run_module(capsys, **args_2_2_0(tmp_path, template_dir=TEMPLATES))
+    assert r["failed"] and "FATE 2.2.0" in r["msg"] and "for clusters the catalogue does not list" in r["msg"]
+    assert not (tmp_path / "bundles").exists() and not (tmp_path / "secrets").exists()

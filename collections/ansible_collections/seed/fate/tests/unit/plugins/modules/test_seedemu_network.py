@@ -42,7 +42,8 @@ def fake_build(model, project, staging, seedemu_path=None, **opts):
     out = os.path.join(staging, "output")
     os.makedirs(out)
     systems, nets_yaml = [], ""
-    plan = topo.ghost_plan(model["parties"])
+    # seedemu_build.render_lab reserves the chosen version's components: so does the stand-in.
+    plan = topo.ghost_plan(model["parties"], opts.get("fate_version"))
     for system in model["autonomous_systems"]:
         asn = system["asn"]
         nets = [ge.Network(n["name"], n["prefix"]) for n in system["networks"]]
@@ -230,3 +231,38 @@ def test_swap_in_restores_on_failure(tmp_path):
     with pytest.raises(OSError):
         mod.swap_in(str(tmp_path / "missing-staged"), str(target), str(trash))
     assert (target / "f").read_text() == "old" and not trash.exists()
+
+
+# --- FATE version: the skeleton reserves the chosen version's components ------------------------------
+
+def test_fate_version_2_2_0_reserves_fateflow_rabbitmq_nginx(tmp_path, capsys, fake_seedemu):
+    dest = tmp_path / "build"
+    parties = {"10000": {"asn": 151}, "9999": {"asn": 150}}
+    r = run_module(capsys, **args(dest, parties=parties, fate_version="2.2.0"))
+    assert r["changed"] and r["ghosts"] == 2 * 3
+    ghosts = json.loads((dest / "ghost" / "GhostNodes.json").read_text())
+    assert [g["NodeId"] for g in ghosts if g["Autonomous_Systems"] in (151, "151")] == [
+        "hnode_151_fateflow", "hnode_151_rabbitmq", "hnode_151_nginx"]
+    assert r["parties"]["9999"]["training"] == {"fateflow": "10.150.0.71", "rabbitmq": "10.150.0.72",
+                                                "nginx": "10.150.0.73"}
+    layout = json.loads((dest / "ghost" / "pre_party_list.json").read_text())
+    assert layout == {"training": {
+        "10000": {"fateflow": ["hnode_151_fateflow"], "rabbitmq": ["hnode_151_rabbitmq"], "nginx": ["hnode_151_nginx"]},
+        "9999": {"fateflow": ["hnode_150_fateflow"], "rabbitmq": ["hnode_150_rabbitmq"], "nginx": ["hnode_150_nginx"]}}}
+    # lab.json tells the inventory which version the skeleton reserved.
+    assert json.loads((dest / "ghost" / "lab.json").read_text())["fate_version"] == "2.2.0"
+
+
+def test_default_version_writes_lab_json_as_before(tmp_path, capsys, fake_seedemu):
+    dest = tmp_path / "build"
+    run_module(capsys, **args(dest))
+    assert "fate_version" not in json.loads((dest / "ghost" / "lab.json").read_text())
+
+
+def test_fate_version_refusals(tmp_path, capsys, fake_seedemu):
+    r = run_module(capsys, **args(tmp_path / "b1", fate_version="3.0.0"))
+    assert r["failed"] and "supported: 1.3.0, 2.2.0" in r["msg"] and "'3.0.0'" in r["msg"]
+    # PARTIES asks serving for 9999: 2.2.0 has no serving cluster.
+    r = run_module(capsys, **args(tmp_path / "b2", fate_version="2.2.0"))
+    assert r["failed"] and "parties.9999.serving" in r["msg"] and "FATE 2.2.0 has no serving cluster" in r["msg"]
+    assert not (tmp_path / "b2").exists()
