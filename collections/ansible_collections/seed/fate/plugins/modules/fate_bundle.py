@@ -138,12 +138,12 @@ options:
         default: ""
       prefix:
         description:
-          - Namespace of the FATE images. Default from the version catalogue (C(image_defaults)):
+          - Namespace of the FATE images. Default from the version catalogue (C(image_defaults)),
             V(federatedai) for 1.3.0, V(seedfate) for 2.2.0.
         type: str
       tag:
         description:
-          - Tag of the FATE training images and the exchange. Default from the version catalogue:
+          - Tag of the FATE training images and the exchange. Default from the version catalogue,
             V(1.3.0-release) for 1.3.0, V(2.2.0) for 2.2.0.
         type: str
       serving_tag:
