@@ -1,6 +1,9 @@
 # seed.fate — the two commands of the README, and the pieces they are made of.
-#   make lab    bring up the built-in 3-party lab (needs Docker and seedemu: SEEDEMU_PATH=...)
-#   make test   every test tier that this machine can run (sanity, unit, golden, docker, molecule)
+#   make lab    bring up the built-in 3-party lab (needs Docker; seedemu is installed into .venv)
+#   make test   every test tier: sanity, lint, unit + golden, docker, the emulated Internet (seedemu), artifact
+#
+# seedemu (not on PyPI) comes from SEEDEMU_SOURCE: pip's git form of the pinned upstream commit by default,
+# or a source archive / checkout (CI: ../shared/vendor/). SEEDEMU_PATH, when set, wins and is used in place.
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -8,9 +11,15 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: lab down test venv sanity unit pytest lint build bench images network molecule
+.PHONY: lab down test venv seedemu sanity unit pytest docker-tier seedemu-tier lint build bench images network molecule
 
-venv: $(VENV)/.seedfate-stamp
+export SEEDEMU_SOURCE SEEDEMU_PATH
+
+venv: $(VENV)/.seedfate-stamp seedemu
+
+# Installs only when the source changed (scripts/install-seedemu keeps a stamp in the venv).
+seedemu: $(VENV)/.seedfate-stamp
+	@scripts/install-seedemu
 
 # Re-install only when the pins change.
 $(VENV)/.seedfate-stamp: requirements-dev.txt
@@ -28,17 +37,34 @@ lab: venv
 down: venv
 	$(BIN)/ansible-playbook playbooks/teardown.yml -e teardown_network=true
 
-test: venv sanity lint pytest build
+# Each tier prints its time (scripts/tier). In CI (CI=true) a skipped docker or seedemu test fails.
+test: venv
+	@scripts/tier --start
+	@scripts/tier sanity $(MAKE) --no-print-directory sanity
+	@scripts/tier lint $(MAKE) --no-print-directory lint
+	@scripts/tier unit+golden $(MAKE) --no-print-directory unit
+	@scripts/tier docker $(MAKE) --no-print-directory docker-tier
+	@scripts/tier seedemu $(MAKE) --no-print-directory seedemu-tier
+	@scripts/tier artifact $(MAKE) --no-print-directory build
+	@scripts/tier --summary
 
 sanity: venv
 	scripts/ansible-test-sanity
 
-# Unit, golden, docker-backed integration and molecule tests (pytest drives molecule).
+# Every pytest tier in one run (unit, golden, docker-backed integration, molecule, the emulated Internet).
 pytest: venv
 	scripts/run-pytest
 
 unit: venv
-	$(BIN)/pytest -m "not docker and not seedemu"
+	scripts/run-pytest -m "not docker and not seedemu"
+
+# Real engine and compose, images built offline, molecule `default`.
+docker-tier: venv
+	scripts/run-pytest -m "docker and not seedemu"
+
+# The emulated Internet: seedemu skeleton, BGP bring-up, the fork-style program, molecule `lab`.
+seedemu-tier: venv
+	scripts/run-pytest -m seedemu
 
 # Offline: Galaxy is unreachable; the collection is found through ansible.cfg's collections_path.
 lint: venv

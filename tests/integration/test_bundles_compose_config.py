@@ -143,13 +143,12 @@ def _images_present(*refs):
 
 
 @pytest.mark.slow
-def test_generated_training_project_runs_in_pods(tmp_path):
+def test_generated_training_project_runs_in_pods(tmp_path, offline_images):
     """Pods hold the reserved addresses with the AS router as default route; FATE containers share them."""
     images = ["%s/%s:1.3.0-release" % (L.TEST_IMAGES["prefix"], c) for c in
               ("federation", "proxy", "fateboard", "roll", "egg", "python", "meta-service")]
     images += list(L.TEST_IMAGES["overrides"].values()) + [L.TEST_IMAGES["holder"]]
-    if not _images_present(*images):
-        pytest.skip("stand-in images are not built (ansible-playbook playbooks/images.yml -e images_build_standins=true)")
+    assert _images_present(*images), "the images playbook ran but did not build %s" % images
     # A lab of its own: skeleton project sftest-config, AS 247 (10.247.0.0/24), so nothing clashes.
     ghost = L.make_lab(str(tmp_path / "ghost"), "--parties", "1", "--no-serving", "--project", PREFIX,
                        "--asn-base", "247")

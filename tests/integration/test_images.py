@@ -36,6 +36,9 @@ STANDINS = {
 }
 SEEDEMU_BASE_SOFTWARE = ["curl", "dnsutils", "ipcalc", "iproute2", "iputils-ping", "jq", "mtr-tiny", "nano",
                          "netcat", "tcpdump", "termshark", "vim-nox", "zsh", "bird2"]
+# What seedemu's real-world routers and common services ask for, carried so that no node needs apt-get.
+SEEDEMU_SERVICE_SOFTWARE = ["iptables", "nginx-light", "ca-certificates", "isc-dhcp-client", "isc-dhcp-server",
+                            "bind9", "iperf3"]
 
 pytestmark = [pytest.mark.docker]
 
@@ -88,7 +91,7 @@ def test_check_mode_reports_nothing_to_do(built):
 def test_images_exist_with_labels(built):
     node = labels(NODE)
     assert re.match(r"^[0-9a-f]{64}$", node["seed.fate/recipe-hash"])
-    assert node["seed.fate/software"].split(",") == SEEDEMU_BASE_SOFTWARE
+    assert node["seed.fate/software"].split(",") == SEEDEMU_BASE_SOFTWARE + SEEDEMU_SERVICE_SOFTWARE
     for component in STANDINS:
         lab = labels(standin(component))
         assert lab["seed.fate/component"] == component
@@ -102,6 +105,13 @@ def test_node_image_has_bird_and_iproute2(built):
     out = docker("run", "--rm", "--network", "none", NODE, "sh", "-c", "bird --version 2>&1; ip -V").stdout
     assert "BIRD version 2." in out
     assert "iproute2" in out
+
+
+def test_node_image_has_what_real_world_routers_and_web_hosts_run(built):
+    # seedemu's real-world router runs iptables (nat and mangle); WebService runs `service nginx start`.
+    out = docker("run", "--rm", "--network", "none", NODE, "sh", "-c",
+                 "iptables -V && command -v service && nginx -v 2>&1 && named -v").stdout
+    assert "iptables v1." in out and "/service" in out and "nginx/1." in out and "BIND 9." in out
 
 
 @pytest.fixture

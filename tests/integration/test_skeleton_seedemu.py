@@ -27,7 +27,9 @@ pytestmark = pytest.mark.seedemu
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_LAB = os.path.join(REPO, "inventories", "default", "group_vars", "all", "topology.yml")
 PROGRAM = os.path.join(REPO, "tests", "fixtures", "seedemu_programs", "simple_lab.py")
-FORK_FIXTURES = os.environ.get("SEEDFATE_FORK_FIXTURES", "/work/shared/fixtures/seedemu-fork-seedfate")
+# The fork's real files: beside the repository as in CI (<repo>/../shared), or where the variable says.
+FORK_FIXTURES = os.environ.get("SEEDFATE_FORK_FIXTURES",
+                               os.path.join(os.path.dirname(REPO), "shared", "fixtures", "seedemu-fork-seedfate"))
 PROJECT = "sftest-skeleton"
 
 
@@ -300,12 +302,9 @@ def test_internet_map_binds_loopback_and_warns(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.docker
 @pytest.mark.slow
-def test_compiled_project_routes_real_containers(tmp_path, capsys):
+def test_compiled_project_routes_real_containers(tmp_path, capsys, offline_images):
     """Bring the compiled project up (offline image, adapted to this host): BGP comes up and an
     ordinary host in one AS pings one in the other through the routers; the reserved names resolve."""
-    image = "seedfate/seedemu-node:bookworm"
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
-        pytest.skip("%s is not built (role seed.fate.images)" % image)
     project = "sftest-skeleton-up"
     topology = {"internet_exchanges": [122],
                 "autonomous_systems": {233: {"networks": ["net0"], "routers": {"router0": ["net0", "ix122"]}, "hosts": ["probe"]},

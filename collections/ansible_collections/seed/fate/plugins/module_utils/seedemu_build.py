@@ -27,6 +27,7 @@ import inspect
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,13 +35,27 @@ import tempfile
 from ansible_collections.seed.fate.plugins.module_utils import ghost_export, topology as topo
 
 SEEDEMU_URL = "https://github.com/seed-labs/seed-emulator"
-INSTALL_HINT = ("seedemu is not on PyPI: clone %s (git clone --depth 1 %s) and point SEEDEMU_PATH, or the "
-                "module's seedemu_path option, at the checkout; it needs Python >= 3.10 with PyYAML and geopy"
-                % (SEEDEMU_URL, SEEDEMU_URL))
+SEEDEMU_COMMIT = "da525dd9bf27901374e4ed9cc052dd51125c9a5d"
+INSTALL_HINT = ("seedemu is not on PyPI. Install the tested commit into the Python that runs this module: "
+                "pip install -e 'git+%s@%s#egg=seedemu' (needs git; editable, since upstream's setup.py leaves out "
+                "the template files seedemu reads on import), or from a source archive of it, or point SEEDEMU_PATH "
+                "(or the module's seedemu_path option) at a checkout. In the seed.fate repository `make venv` does "
+                "this from SEEDEMU_SOURCE. seedemu needs Python >= 3.10 with PyYAML and geopy"
+                % (SEEDEMU_URL, SEEDEMU_COMMIT))
 DEFAULT_OFFLINE_IMAGE = "seedfate/seedemu-node:bookworm"
-# What seedemu's base and router images carry; the offline image stands in for both.
+# What the offline node image carries when its seed.fate/software label cannot be read (no image yet):
+# seedemu's base and router image software, plus the packages of seedemu's common services and
+# real-world routers. Kept equal to the keys of the images role's images_node_software (a unit test says so).
 DEFAULT_OFFLINE_SOFTWARE = ["bird2", "curl", "dnsutils", "ipcalc", "iproute2", "iputils-ping", "jq",
-                            "mtr-tiny", "nano", "netcat", "tcpdump", "termshark", "vim-nox", "zsh"]
+                            "mtr-tiny", "nano", "netcat", "tcpdump", "termshark", "vim-nox", "zsh",
+                            "iptables", "nginx-light", "ca-certificates", "isc-dhcp-client", "isc-dhcp-server",
+                            "bind9", "iperf3"]
+# The image label listing what the node image carries, and the variable that adds to it.
+SOFTWARE_LABEL = "seed.fate/software"
+SOFTWARE_VARIABLE = "images_node_software"
+# An `apt-get install` in a compiled Dockerfile, up to the end of that shell command.
+_APT_INSTALL_RE = re.compile(r"\bapt-get\s+(?:-\S+\s+)*install\b(?P<args>[^&;|\n]*)")
+_REAL_WORLD_RE = re.compile(r"^COPY\s+\S+\s+/rw_configure_script\s*$", re.MULTILINE)
 MODEL_FILE = ".seedfate-model.json"
 RUNNER_ENV = "SEEDFATE_RUNNER_CONFIG"
 
@@ -436,6 +451,49 @@ def run_script(script, workdir, project, seedemu_path=None, images="default", of
         return BuildResult(output_dir, None, log, read_tree(ghost_dir))
     raise BuildError("script: %s wrote no ./ghost/GhostNodes.json (compile the ghosts with "
                      "emu.compile(GhostPrinter(), './ghost', override=True))" % script, log)
+
+
+def _dockerfiles(tree):
+    """(node folder, Dockerfile text) of a compiled project {relative path: bytes}, in folder order."""
+    for rel in sorted(tree):
+        parts = rel.split("/")
+        if len(parts) == 2 and parts[1] == "Dockerfile":
+            data = tree[rel]
+            yield parts[0], data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def packages_to_install(tree):
+    """{node folder: [packages]} that the compiled project's Dockerfiles would ``apt-get install``.
+
+    With the offline node image nothing may be installed at build time (no registry, and the sealed lab
+    drops the traffic): every package seedemu adds here is one the image's declared software lacks.
+    """
+    needs = {}
+    for node, text in _dockerfiles(tree):
+        packages = set()
+        for match in _APT_INSTALL_RE.finditer(text):
+            packages.update(t for t in match.group("args").split() if not t.startswith("-"))
+        if packages:
+            needs[node] = sorted(packages)
+    return needs
+
+
+def missing_software_message(needs, image):
+    """The error for :func:`packages_to_install`'s findings: each node, its packages, and how to add them."""
+    lines = ["%s: %s" % (node, ", ".join(pkgs)) for node, pkgs in sorted(needs.items())]
+    wanted = sorted(set(p for pkgs in needs.values() for p in pkgs))
+    return ("nodes ask for software that the offline node image %s does not carry, and nothing can be installed "
+            "while the lab is built (no registry, sealed lab): %s. Add it to the node image's software, %s "
+            "(role seed.fate.images, seedemu package name -> Debian package); to keep the defaults, put the new "
+            "entries in %s_extra, e.g. -e '{\"%s_extra\": {%s}}', then rerun. The image lists what it carries "
+            "in its %s label"
+            % (image, "; ".join(lines), SOFTWARE_VARIABLE, SOFTWARE_VARIABLE, SOFTWARE_VARIABLE,
+               ", ".join('\"%s\": \"%s\"' % (p, p) for p in wanted), SOFTWARE_LABEL))
+
+
+def real_world_routers(tree):
+    """Node folders of seedemu real-world routers (they route the lab towards the host's real network)."""
+    return [node for node, text in _dockerfiles(tree) if _REAL_WORLD_RE.search(text)]
 
 
 def read_tree(root):

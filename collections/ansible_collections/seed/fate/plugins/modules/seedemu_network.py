@@ -102,10 +102,25 @@ options:
     default: seedfate/seedemu-node:bookworm
   offline_software:
     description:
-      - Packages O(offline_image) already holds (the images role records them in the image label
-        C(seed.fate/software)). Defaults to seedemu's base software plus C(bird2).
+      - Packages (seedemu's names) that O(offline_image) already holds. By default they are read from the
+        image's label C(seed.fate/software), which role seed.fate.images writes; when the image is not built
+        yet, seedemu's base software, C(bird2) and the packages of seedemu's common services are assumed.
+      - With O(images=offline), a node that asks seedemu for anything else (a service's package, a
+        real-world router's C(iptables)) would need C(apt-get) while the lab is built. The module refuses
+        that before anything is written, naming each node and package and the variable that adds them to
+        the image (C(images_node_software)).
     type: list
     elements: str
+  isolation_guard:
+    description:
+      - Whether the lab is sealed (role seed.fate.network's isolation guard). Only words the warning given
+        for seedemu real-world routers, which route towards the host's real network.
+    type: bool
+    default: true
+  docker_cli:
+    description: The docker CLI, used only to read the labels of O(offline_image).
+    type: path
+    default: docker
   internet_map:
     description:
       - Add seedemu's internet map container. It is bound to 127.0.0.1 only, and it still gives anyone who
@@ -143,8 +158,11 @@ options:
     description: Where O(topology) and O(parties) come from (for example the inventory file), quoted in errors.
     type: str
 requirements:
-  - seedemu (a clone of https://github.com/seed-labs/seed-emulator, on SEEDEMU_PATH), Python >= 3.10,
-    PyYAML and geopy (seedemu imports them).
+  - seedemu, upstream U(https://github.com/seed-labs/seed-emulator) at the tested commit
+    C(da525dd9bf27901374e4ed9cc052dd51125c9a5d), installed editable into the Python that runs the module
+    (C(pip install -e "git+https://github.com/seed-labs/seed-emulator@da525dd9bf27901374e4ed9cc052dd51125c9a5d#egg=seedemu"),
+    which needs git), or a checkout named by O(seedemu_path) / C(SEEDEMU_PATH). It is not on PyPI.
+  - Python >= 3.10, PyYAML and geopy (seedemu imports them).
 notes:
   - Ghost NodeIds follow the fork, C(hnode_<asn>_<component>); serving components carry the prefix
     C(Serving), for example C(hnode_152_Servingserving-proxy).
@@ -220,6 +238,20 @@ host_adaptations:
   returned: always
   type: list
   elements: str
+offline_software:
+  description: The software the offline node image was taken to hold (from its label, or the defaults).
+  returned: when O(images=offline)
+  type: list
+  elements: str
+  sample: [bird2, curl, iproute2, iptables, nginx-light]
+real_world_routers:
+  description:
+    - Compose folders of seedemu real-world routers in the project. In a sealed lab they come up but reach
+      nothing outside this host; the module warns, naming them.
+  returned: always
+  type: list
+  elements: str
+  sample: [brdnode_99999_rw-real-world]
 changed_files:
   description:
     - Paths (relative to O(dest)) that were, or in check mode would be, added, changed or removed
@@ -240,7 +272,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, naming, seedemu_build
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, naming
+from ansible_collections.seed.fate.plugins.module_utils import offline_image, seedemu_build
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
 
 try:
@@ -360,6 +393,7 @@ class SeedemuNetwork(object):
         self.dest = os.path.abspath(self.p["dest"])
         self.project = self.p["project"]
         self.warnings = []
+        self.software = None
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)
@@ -403,9 +437,29 @@ class SeedemuNetwork(object):
             if importlib.util.find_spec("seedemu") is None:
                 self.missing_seedemu("seedemu is not importable and neither seedemu_path nor SEEDEMU_PATH is set")
 
+    def image_software(self):
+        """What the offline node image carries: the option, else its label, else the built-in list."""
+        if self.p["offline_software"] is not None:
+            return list(self.p["offline_software"])
+        docker = self.module.get_bin_path(self.p["docker_cli"])
+        info = None
+        if docker:
+            def runner(args, data=None):
+                return self.module.run_command(args, data=data)
+            try:
+                info = offline_image.Docker(runner, docker).inspect_image(self.p["offline_image"])
+            except offline_image.ImageError as exc:
+                self.warnings.append("cannot read the labels of %s (%s): assuming the default node software"
+                                     % (self.p["offline_image"], exc))
+        label = offline_image.image_labels(info).get(seedemu_build.SOFTWARE_LABEL)
+        if label is None:
+            return list(seedemu_build.DEFAULT_OFFLINE_SOFTWARE)
+        return sorted(set(x.strip() for x in label.split(",") if x.strip()))
+
     def build(self, staging):
         p = self.p
-        opts = dict(images=p["images"], offline_image=p["offline_image"], offline_software=p["offline_software"],
+        self.software = self.image_software() if p["images"] == "offline" else None
+        opts = dict(images=p["images"], offline_image=p["offline_image"], offline_software=self.software,
                     internet_map=p["internet_map"], internet_map_port=p["internet_map_port"])
         if p["internet_map"]:
             self.warnings.append("internet_map is on: it is bound to 127.0.0.1:%d but gives an unauthenticated root "
@@ -484,6 +538,14 @@ class SeedemuNetwork(object):
             except seedemu_build.BuildError as exc:
                 self.fail(str(exc), log=exc.log[-20000:])
             compiled = seedemu_build.read_tree(result.output_dir)
+            if self.p["images"] == "offline":
+                needs = seedemu_build.packages_to_install(compiled)
+                if needs:
+                    self.fail(seedemu_build.missing_software_message(needs, self.p["offline_image"]),
+                              missing_software=needs)
+            real_world = seedemu_build.real_world_routers(compiled)
+            if real_world:
+                self.warnings.append(self.real_world_note(real_world))
             output, notes = self.adapt(compiled)
             ghost = self.ghost_files(result)
 
@@ -532,13 +594,24 @@ class SeedemuNetwork(object):
             ghosts=len(ghost_doc),
             parties=party_summary(ghost_doc, systems_doc, layout_doc),
             host_adaptations=notes,
+            real_world_routers=real_world,
             changed_files=_capped(["ghost/" + p for p in ghost_changes] + ["output/" + p for p in out_changes]),
         )
+        if self.software is not None:
+            res["offline_software"] = self.software
         if self.module._diff:
             res["diff"] = self.diff(old_ghost, ghost, old_output, output, out_changes)
         for warning in self.warnings:
             self.module.warn(warning)
         self.module.exit_json(**res)
+
+    def real_world_note(self, routers):
+        names = ", ".join(routers)
+        if self.p["isolation_guard"]:
+            return ("real-world router %s: the lab is sealed (isolation guard), so it comes up and peers inside the "
+                    "lab but reaches nothing outside this host; the guard stays in place" % names)
+        return ("real-world router %s: the isolation guard is off, so lab traffic for the prefixes it announces "
+                "leaves through this host's uplink with the host's address" % names)
 
     def diff(self, old_ghost, ghost, old_output, output, out_changes):
         def summary(files):
@@ -583,6 +656,8 @@ def main():
             internet_map_port=dict(type="int", default=8080),
             host_compat=dict(type="str", choices=["auto", "off"], default="auto"),
             host_capabilities=dict(type="dict"),
+            isolation_guard=dict(type="bool", default=True),
+            docker_cli=dict(type="path", default="docker"),
             source=dict(type="str"),
             fate_version=dict(type="str", default=fate_versions.DEFAULT_VERSION),
         ),

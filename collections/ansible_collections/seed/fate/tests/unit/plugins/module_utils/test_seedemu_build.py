@@ -92,6 +92,54 @@ def test_offline_defaults_cover_the_router_image():
     assert "bird2" in sb.DEFAULT_OFFLINE_SOFTWARE and "iproute2" in sb.DEFAULT_OFFLINE_SOFTWARE
 
 
+def test_offline_defaults_are_what_the_images_role_builds():
+    # The fallback (no image to read the label from) must say what role seed.fate.images really puts in.
+    import yaml
+    role = os.path.join(os.path.dirname(sb.__file__), "..", "..", "roles", "images", "defaults", "main.yml")
+    with open(role) as f:
+        defaults = yaml.safe_load(f)
+    assert sorted(defaults["images_node_software"]) == sorted(sb.DEFAULT_OFFLINE_SOFTWARE)
+    # What seedemu's real-world routers and WebService ask for is carried.
+    assert {"iptables", "nginx-light"} <= set(sb.DEFAULT_OFFLINE_SOFTWARE)
+
+
+# Dockerfiles as seedemu's Docker compiler writes them (upstream da525dd9), plus a user's build command.
+ROUTER_RW = ("FROM 6070c0c3131d49dc1bfe1cb85703b48c\nARG DEBIAN_FRONTEND=noninteractive\n"
+             "RUN apt-get update && apt-get install -y --no-install-recommends iptables\n"
+             "COPY 2b0ae038330eccd43095538618caee7d /etc/bird/bird.conf\n"
+             "COPY 40d3a92b5bc934f3eb6786fdfdcd1859 /rw_configure_script\nCMD [\"/start.sh\"]\n")
+WEB = ("FROM 6070c0c3131d49dc1bfe1cb85703b48c\n"
+       "RUN apt-get update && apt-get install -y --no-install-recommends cowsay nginx-light\n"
+       "RUN apt-get -q install -y figlet; echo done\nCMD [\"/start.sh\"]\n")
+CLEAN = "FROM 6070c0c3131d49dc1bfe1cb85703b48c\nRUN chmod +x /start.sh\nCMD [\"/start.sh\"]\n"
+
+
+def compiled_tree():
+    return {"docker-compose.yml": b"services: {}\n", "dummies/6070c0c3131d49dc1bfe1cb85703b48c": b"FROM x\n",
+            "brdnode_99999_rw/Dockerfile": ROUTER_RW.encode(), "hnode_150_web/Dockerfile": WEB.encode(),
+            "rs_ix_ix100/Dockerfile": CLEAN.encode(), "hnode_150_web/start.sh": b"apt-get install nothing-here\n"}
+
+
+def test_packages_to_install_reads_every_apt_get_of_every_node():
+    assert sb.packages_to_install(compiled_tree()) == {
+        "brdnode_99999_rw": ["iptables"],
+        "hnode_150_web": ["cowsay", "figlet", "nginx-light"],   # options and what follows ';' are not packages
+    }
+    assert sb.packages_to_install({"rs_ix_ix100/Dockerfile": CLEAN.encode()}) == {}
+
+
+def test_missing_software_message_names_node_package_and_variable():
+    msg = sb.missing_software_message({"hnode_150_web": ["cowsay"], "brdnode_99999_rw": ["iptables"]},
+                                      "seedfate/seedemu-node:bookworm")
+    assert "hnode_150_web: cowsay" in msg and "brdnode_99999_rw: iptables" in msg
+    assert "seedfate/seedemu-node:bookworm" in msg
+    assert "images_node_software" in msg and '"cowsay": "cowsay"' in msg
+
+
+def test_real_world_routers_are_found_by_their_configure_script():
+    assert sb.real_world_routers(compiled_tree()) == ["brdnode_99999_rw"]
+
+
 def _caller_of_callee():
     return _callee()
 

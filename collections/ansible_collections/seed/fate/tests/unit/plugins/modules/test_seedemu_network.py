@@ -136,6 +136,61 @@ def test_images_offline_is_passed_to_the_builder(tmp_path, capsys, fake_seedemu)
     assert (dest / "output" / "rnode_150_router0" / "Dockerfile").read_text() == "FROM sftest/node:1\n"
 
 
+def _asking_for(packages, real_world=False):
+    """fake_build whose router Dockerfile installs ``packages`` (as seedemu writes it when the image lacks them)."""
+    def build(model, project, staging, seedemu_path=None, **opts):
+        result = fake_build(model, project, staging, seedemu_path, **opts)
+        path = os.path.join(result.output_dir, "rnode_150_router0", "Dockerfile")
+        with open(path, "a") as f:
+            if packages:
+                f.write("RUN apt-get update && apt-get install -y --no-install-recommends %s\n" % " ".join(packages))
+            if real_world:
+                f.write("COPY 40d3a92b5bc934f3eb6786fdfdcd1859 /rw_configure_script\n")
+        build.software = opts.get("offline_software")
+        return result
+    return build
+
+
+def test_offline_refuses_a_node_that_needs_apt_get_and_writes_nothing(tmp_path, capsys, fake_seedemu, monkeypatch):
+    monkeypatch.setattr(sb, "render_lab", _asking_for(["cowsay", "iptables"]))
+    dest = tmp_path / "build"
+    r = run_module(capsys, **args(dest, images="offline", offline_software=["bird2", "iproute2"]))
+    assert r["failed"]
+    assert "rnode_150_router0: cowsay, iptables" in r["msg"] and "images_node_software" in r["msg"]
+    assert r["missing_software"] == {"rnode_150_router0": ["cowsay", "iptables"]}
+    assert not dest.exists()
+
+
+def test_offline_software_comes_from_the_image_label(tmp_path, capsys, fake_seedemu, monkeypatch):
+    build = _asking_for([])
+    monkeypatch.setattr(sb, "render_lab", build)
+
+    def inspect(self, name):
+        assert name == "sftest/node:1"
+        return {"Config": {"Labels": {"seed.fate/software": "bird2,iproute2,cowsay"}}}
+    monkeypatch.setattr(mod.offline_image.Docker, "inspect_image", inspect)
+    r = run_module(capsys, **args(tmp_path / "b", images="offline", offline_image="sftest/node:1", docker_cli="/bin/true"))
+    assert build.software == ["bird2", "cowsay", "iproute2"] == r["offline_software"]
+
+    monkeypatch.setattr(mod.offline_image.Docker, "inspect_image", lambda self, name: None)   # not built yet
+    r = run_module(capsys, **args(tmp_path / "c", images="offline", offline_image="sftest/node:1", docker_cli="/bin/true"))
+    assert build.software == sb.DEFAULT_OFFLINE_SOFTWARE == r["offline_software"]
+
+
+def test_real_world_routers_are_reported_sealed_or_not(tmp_path, capsys, fake_seedemu, monkeypatch):
+    from ansible.module_utils.basic import AnsibleModule
+    # Module warnings may go to the controller's display instead of the result: watch both.
+    seen, warn = [], AnsibleModule.warn
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg, *a, **kw: (seen.append(msg), warn(self, msg, *a, **kw)))
+    monkeypatch.setattr(sb, "render_lab", _asking_for([], real_world=True))
+    r = run_module(capsys, **args(tmp_path / "b"))
+    assert r["real_world_routers"] == ["rnode_150_router0"]
+    assert any("rnode_150_router0" in w and "reaches nothing outside" in w for w in seen)
+    del seen[:]
+    r = run_module(capsys, **args(tmp_path / "c", isolation_guard=False))
+    assert any("rnode_150_router0" in w and "guard is off" in w for w in seen)
+
+
 def test_a_failing_build_leaves_previous_outputs(tmp_path, capsys, fake_seedemu, monkeypatch):
     dest = tmp_path / "build"
     run_module(capsys, **args(dest))
