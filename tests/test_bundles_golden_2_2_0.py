@@ -7,11 +7,9 @@ Regenerate the expected tree after an intended change with:
 and review the diff under tests/golden/seed-lab-2.2.0/ before committing it.
 """
 
-import difflib
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -31,7 +29,6 @@ from ansible_collections.seed.fate.plugins.module_utils import fate_versions  # 
 VERSION = "2.2.0"
 CAT = fate_versions.get(VERSION)
 SCENARIO = "seed-lab-2.2.0"
-UPDATE = os.environ.get("SEEDFATE_UPDATE_GOLDEN") == "1"
 PASSWORD_FILE = "confs/rabbitmq/secrets/rabbitmq_admin_password"
 
 
@@ -69,23 +66,7 @@ def lab(tmp_path_factory):
 
 
 def test_bundles_equal_golden_tree(lab):
-    golden_dir = os.path.join(L.GOLDEN, SCENARIO)
-    listing = G.members_listing(lab["written"])
-    if UPDATE:
-        shutil.rmtree(golden_dir, ignore_errors=True)
-        shutil.copytree(lab["tree"], os.path.join(golden_dir, "bundles"))
-        with open(os.path.join(golden_dir, "members.txt"), "w") as f:
-            f.write(listing)
-    assert os.path.isdir(golden_dir), "no golden tree %s: run with SEEDFATE_UPDATE_GOLDEN=1" % golden_dir
-    expected, actual = G.tree(os.path.join(golden_dir, "bundles")), G.tree(lab["tree"])
-    assert sorted(actual) == sorted(expected)
-    for rel in sorted(expected):
-        if expected[rel] != actual[rel]:
-            diff = "".join(difflib.unified_diff(expected[rel].decode().splitlines(True),
-                                                actual[rel].decode().splitlines(True), "golden/" + rel, "got/" + rel))
-            pytest.fail("%s differs from the golden tree (SEEDFATE_UPDATE_GOLDEN=1 to accept):\n%s" % (rel, diff))
-    with open(os.path.join(golden_dir, "members.txt")) as f:
-        assert f.read() == listing
+    G.assert_golden(os.path.join(L.GOLDEN, SCENARIO), lab["tree"], lab["written"])
 
 
 def test_archives_hold_what_contracts_say(lab):
