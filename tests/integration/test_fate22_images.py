@@ -53,12 +53,12 @@ def docker(*args, check=True, timeout=120, stdin=None):
     return proc
 
 
-def playbook():
+def playbook(*extra):
     ansible = ANSIBLE_PLAYBOOK if os.path.exists(ANSIBLE_PLAYBOOK) else "ansible-playbook"
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     started = time.monotonic()
-    proc = subprocess.run([ansible, PLAYBOOK, "-e", "images_build_fate22=true", "-e", "images_build_node=false"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run([ansible, PLAYBOOK, "-e", "images_build_fate22=true", "-e", "images_build_node=false"]
+                          + list(extra), cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
     assert recap, proc.stdout[-2000:]
@@ -79,6 +79,19 @@ def test_second_run_changes_nothing(built):
     _first, second = built
     assert second["failed"] == 0
     assert second["changed"] == 0, second["stdout"][-3000:]
+
+
+def test_changed_lock_would_rebuild_only_the_flow_image(built, tmp_path):
+    """The lock's content is part of the flow image's recipe hash (check mode: nothing is built)."""
+    lock = os.path.join(REPO, "collections", "ansible_collections", "seed", "fate", "roles", "images", "files",
+                        "fate22", "requirements.lock")
+    changed = tmp_path / "requirements.lock"
+    with open(lock) as f:
+        changed.write_text(f.read() + "# the same pins, another text\n")
+    run = playbook("--check", "-e", "images_fate22_lock_file=%s" % changed)
+    items = dict((m.group(2), m.group(1)) for m in re.finditer(r"^(ok|changed): \[localhost\] => \(item=([^)]+)\)",
+                                                              run["stdout"], re.M))
+    assert items == {FLOW: "changed", RABBITMQ: "ok", NGINX: "ok"}, run["stdout"][-3000:]
 
 
 @pytest.mark.parametrize("image,component", [(FLOW, "fate-flow"), (RABBITMQ, "rabbitmq"), (NGINX, "nginx")])
