@@ -67,8 +67,9 @@ class FakePip(object):
 
 def test_parse_lock_normalises_and_skips_comments():
     pins = wh.parse_lock(LOCK)
-    assert [(n, v) for n, v, _l in pins] == [("fate-flow", "2.2.0"), ("pyyaml", "6.0.4"), ("ruamel-yaml", "0.16.0"),
-                                              ("torch", "2.13.0+cpu"), ("mmh3", "3.0.0")]
+    expected = [("fate-flow", "2.2.0"), ("pyyaml", "6.0.4"), ("ruamel-yaml", "0.16.0"), ("torch", "2.13.0+cpu"),
+                ("mmh3", "3.0.0")]
+    assert [(n, v) for n, v, _l in pins] == expected
     assert pins[1][2] == "PyYAML==6.0.4"
 
 
