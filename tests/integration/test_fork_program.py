@@ -32,8 +32,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 PROGRAM = os.path.join(REPO, "tests", "fixtures", "seedemu_programs", "fork_realworld_web.py")
 NODE_IMAGE = "seedfate/seedemu-node:bookworm"
-PARTIES = {1: {"asn": 180, "serving": True}, 2: {"asn": 181}, 3: {"asn": 182}}
-SUBNETS = {"10.109.0.0/24", "10.180.0.0/24", "10.181.0.0/24", "10.182.0.0/24", "192.168.66.0/24"}
+PARTIES = {1: {"asn": 190, "serving": True}, 2: {"asn": 191}, 3: {"asn": 192}}
+SUBNETS = {"10.119.0.0/24", "10.190.0.0/24", "10.191.0.0/24", "10.192.0.0/24", "192.168.66.0/24"}
 
 
 def sh(*argv, **kw):
@@ -58,9 +58,9 @@ def test_a_package_the_image_lacks_stops_the_run_in_seconds(tmp_path, capsys, mo
     took = time.time() - started
     assert r.get("failed"), r
     assert took < 10, "the missing package was reported after %.1f s" % took
-    assert "hnode_180_web: cowsay" in r["msg"] and "images_node_software" in r["msg"], r["msg"]
+    assert "hnode_190_web: cowsay" in r["msg"] and "images_node_software" in r["msg"], r["msg"]
     # What the image carries (read from its label) is not reported: nginx-light and iptables are in it.
-    assert r["missing_software"] == {"hnode_180_web": ["cowsay"]}
+    assert r["missing_software"] == {"hnode_190_web": ["cowsay"]}
     assert not dest.exists()
 
 
@@ -147,7 +147,7 @@ def test_fork_program_with_real_world_router_and_web_host_comes_up(lab):
     first = lab.play()
     text = first.stdout + first.stderr
     # The run names the real-world router and says the lab stays sealed.
-    assert "real-world router brdnode_65180_rw-real-world" in " ".join(text.split()), text[-4000:]
+    assert "real-world router brdnode_65190_rw-real-world" in " ".join(text.split()), text[-4000:]
     assert "reaches nothing outside" in " ".join(text.split())
     # Offline image everywhere, no apt-get in any node.
     output = os.path.join(lab.build, "output")
@@ -158,25 +158,25 @@ def test_fork_program_with_real_world_router_and_web_host_comes_up(lab):
 
     states = dict((c[0], c[1]) for c in lab.containers())
     assert states and set(states.values()) == {"running"}, states
-    rw = lab.container(65180, "rw-real-world")
+    rw = lab.container(65190, "rw-real-world")
     assert rw in states
     # The guard is still there after the real-world router came up.
     guard = sh("iptables", "-w", "-S", "DOCKER-USER").stdout
     assert '--comment "%s"' % lab.comment in guard
 
-    # The web host in AS180 serves seedemu's page to AS181 across the exchange (two router hops).
-    client = lab.container(181, "router0")
+    # The web host in AS190 serves seedemu's page to AS191 across the exchange (two router hops).
+    client = lab.container(191, "router0")
     deadline, page = time.time() + 60, None
     while time.time() < deadline:
-        page = sh("docker", "exec", client, "curl", "-s", "-m", "3", "http://10.180.0.83/")
+        page = sh("docker", "exec", client, "curl", "-s", "-m", "3", "http://10.190.0.83/")
         if page.returncode == 0 and "web" in page.stdout:
             break
         time.sleep(2)
     assert page.returncode == 0 and "web" in page.stdout, (page.stdout, page.stderr)
 
-    # AS182 learns the real-world prefixes from its provider, AS65180, inside the lab.
-    routes = sh("docker", "exec", lab.container(182, "router0"), "birdc", "show", "route", "for", "128.0.0.1")
-    assert "10.109.0.99" in routes.stdout, routes.stdout
+    # AS192 learns the real-world prefixes from its provider, AS65190, inside the lab.
+    routes = sh("docker", "exec", lab.container(192, "router0"), "birdc", "show", "route", "for", "128.0.0.1")
+    assert "10.119.0.99" in routes.stdout, routes.stdout
 
     before = lab.started()
     second = lab.play()
