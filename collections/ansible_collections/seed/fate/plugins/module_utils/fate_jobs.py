@@ -354,8 +354,8 @@ def run_job(lab, spec, clock=time.time):
         job_id, timed_out = parse_job_id(out), rc == 124
         status = None
     if job_id:
-        queried = job_status(lab.flow_json(guest["flow_container"], ["job", "query", "-j", job_id, "-r", "guest",
-                                                                      "-p", str(guest["party_id"])]))
+        query = ["job", "query", "-j", job_id, "-r", "guest", "-p", str(guest["party_id"])]
+        queried = job_status(lab.flow_json(guest["flow_container"], query))
         status = queried or status
     by_router, peers = evidence(lab, involved, before, after, routers, since)
     result = {

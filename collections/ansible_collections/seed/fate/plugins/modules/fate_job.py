@@ -34,9 +34,9 @@ extends_documentation_fragment:
   - seed.fate.attributes.DOCKER
 attributes:
   check_mode:
-    support: none
+    support: partial
     details:
-      - A job is never run in check mode; the module returns C(skipped).
+      - A job is never run in check mode; the module only checks its arguments and returns C(skipped).
   diff_mode:
     support: none
   idempotent:
@@ -54,7 +54,7 @@ options:
     choices: [toy, pipeline, upload]
     required: true
   roles:
-    description: Role -> party id, for example C({guest: "9999", host: "10000"}). C(guest) is required.
+    description: "Role -> party id, for example C({guest: '9999', host: '10000'}). C(guest) is required."
     type: dict
     required: true
   parties:

@@ -89,8 +89,8 @@ def test_inconsistent_entries_are_refused(monkeypatch):
 
 def test_1_3_0_entry_keeps_the_seed_layout():
     cat = fv.get("1.3.0")
-    assert fv.components(cat, "training") == ("federation", "proxy", "fateboard", "roll", "egg", "python",
-                                               "meta-service", "mysql", "redis")
+    assert fv.components(cat, "training") == (
+        "federation", "proxy", "fateboard", "roll", "egg", "python", "meta-service", "mysql", "redis")
     assert fv.components(cat, "serving") == ("redis", "serving-server", "serving-proxy")
     assert fv.data_dirs(cat) == ["confs/mysql/data", "confs/egg/data-dir", "confs/redis/data", "shared_dir/examples",
                                  "shared_dir/federatedml", "confs/serving-server/.fate"]

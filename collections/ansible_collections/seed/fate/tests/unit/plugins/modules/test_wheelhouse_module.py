@@ -72,7 +72,7 @@ def test_module_downloads_missing_then_is_idempotent(monkeypatch, capsys, tmp_pa
     args = {"lock": str(lock), "cache": str(cache), "path": str(tmp_path / "house"),
             "extra_index_urls": ["https://download.pytorch.org/whl/cpu"], "find_links": ["/opt/wheels"]}
 
-    res, _ = run_module(monkeypatch, capsys, args, pip, check_mode=True)
+    res = run_module(monkeypatch, capsys, args, pip, check_mode=True)[0]
     assert res["changed"] is True and res["missing"] == ["pika==1.2.1"]
     assert not (tmp_path / "house").exists()
 
@@ -90,6 +90,6 @@ def test_module_downloads_missing_then_is_idempotent(monkeypatch, capsys, tmp_pa
 
 
 def test_module_fails_on_missing_lock(monkeypatch, capsys, tmp_path):
-    res, _ = run_module(monkeypatch, capsys, {"lock": str(tmp_path / "nope"), "cache": str(tmp_path),
-                                              "path": str(tmp_path / "h")}, pip)
+    res = run_module(monkeypatch, capsys, {"lock": str(tmp_path / "nope"), "cache": str(tmp_path),
+                                           "path": str(tmp_path / "h")}, pip)[0]
     assert res["failed"] is True and "cannot read the lock file" in res["msg"]
