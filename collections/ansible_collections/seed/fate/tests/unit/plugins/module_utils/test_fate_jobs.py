@@ -146,7 +146,7 @@ class FakeDocker(object):
 
 def spec():
     return {"name": "toy_example", "kind": "toy", "roles": {"guest": "9999", "host": "10000"}, "parties": PARTIES,
-            "router_project": "h3-fate22", "guest_command": "flow test toy -gid 9999 -hid 10000 -t 60"}
+            "router_project": "sftest-fate22", "guest_command": "flow test toy -gid 9999 -hid 10000 -t 60"}
 
 
 def test_toy_success_with_evidence():

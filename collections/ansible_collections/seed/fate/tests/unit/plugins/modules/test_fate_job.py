@@ -27,7 +27,7 @@ def run_module(capsys, **args):
 
 def base(**kw):
     args = dict(name="toy_example", kind="toy", roles={"guest": "9999", "host": "10000"}, parties=PARTIES,
-                router_project="h3-fate22", command="flow test toy -gid 9999 -hid 10000 -t 5")
+                router_project="sftest-fate22", command="flow test toy -gid 9999 -hid 10000 -t 5")
     args.update(kw)
     return args
 
