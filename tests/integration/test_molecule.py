@@ -2,6 +2,7 @@
 
 default: three parties on this machine's Docker engine, stand-in skeleton and FATE stand-ins (no seedemu).
 lab:     the full lab on real seedemu (BGP, network pods across emulated routers).
+fate22:  real FATE 2.2.0 on real seedemu: toy and hetero-LR jobs across the emulated routers, report.json.
 """
 
 import os
@@ -44,3 +45,10 @@ def test_molecule_default():
 @pytest.mark.slow
 def test_molecule_lab():
     check(molecule("lab", timeout=3600))
+
+
+@pytest.mark.docker
+@pytest.mark.seedemu
+@pytest.mark.slow
+def test_molecule_fate22():
+    check(molecule("fate22", timeout=3600))

@@ -187,6 +187,9 @@ _V2_2_0 = {
     },
     "image_aliases": {},
     "image_defaults": {"registry": "", "prefix": "seedfate", "tag": "2.2.0", "serving_tag": "2.2.0"},
+    # No registry has these images: deploy never pulls them (fate_deploy_pull), and says how to build them.
+    "image_pull": "never",
+    "image_build": "ansible-playbook playbooks/images.yml -e images_build_fate22=true",
     "secrets": ("rabbitmq_admin_password",),
     "ports": {
         "fateflow_http": 9380,
@@ -204,6 +207,14 @@ _V2_2_0 = {
     "health": {
         TRAINING: {"fateflow": 9380, "rabbitmq": 5672, "nginx": 9300},
     },
+    # Ready = the component speaks its protocol, asked from its own pod after the containers run:
+    # http (GET path answers 2xx), amqp (the broker answers an AMQP 0-9-1 header with connection.start),
+    # tcp (the port accepts).
+    "ready": {
+        TRAINING: {"fateflow": {"probe": "http", "port": 9380, "path": "/v2/server/fateflow"},
+                   "rabbitmq": {"probe": "amqp", "port": 5672},
+                   "nginx": {"probe": "tcp", "port": 9300}},
+    },
     "verify": {
         "source": {"cluster": TRAINING, "component": "nginx"},
         "reachability": (
@@ -213,10 +224,12 @@ _V2_2_0 = {
         "exchange_port": None,
         "jobs": {
             # `flow test toy -gid <guest> -hid <host>`: exit code 0 either way, judge the status.
+            # Run by the seed.fate.fate_job module (runner), judged by the job's status.
             "toy_example": {"min_parties": 1, "service": "fateflow", "http_port": 9380,
-                            "health_path": "/v2/server/fateflow"},
+                            "health_path": "/v2/server/fateflow", "runner": "fate_job"},
             # FATE's examples/pipeline/coordinated_lr: guest, host and arbiter on three parties.
-            "hetero_lr": {"min_parties": 3, "roles": ("guest", "host", "arbiter")},
+            "hetero_lr": {"min_parties": 3, "roles": ("guest", "host", "arbiter"), "runner": "fate_job",
+                          "service": "fateflow", "http_port": 9380, "metric_task": "evaluation_0"},
         },
     },
 }
