@@ -50,5 +50,6 @@ def test_molecule_lab():
 @pytest.mark.docker
 @pytest.mark.seedemu
 @pytest.mark.slow
+@pytest.mark.fate22
 def test_molecule_fate22():
     check(molecule("fate22", timeout=3600))
