@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import tempfile
 
@@ -60,3 +61,12 @@ def write_if_changed(path, data, mode=0o644, check_mode=False):
     if not check_mode:
         atomic_write(path, data, mode)
     return True
+
+
+def sha256_file(path):
+    """Hex sha256 of a file's content, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import posixpath
@@ -49,14 +48,6 @@ class Entry(object):
         self.kind = kind  # 'dir' or 'file'
         self.mode = mode
         self.data = data
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _normalise(name, archive, project):
@@ -255,7 +246,7 @@ def unpack(archive, dest, project=None, preserve=DEFAULT_PRESERVE, prune=True, c
         raise BundleError("%s: exists and is not a folder" % project_dir)
     if os.path.islink(project_dir):
         raise BundleError("%s: is a symbolic link; refusing to unpack through it" % project_dir)
-    plan = plan_unpack(entries, project_dir, preserve, prune, sha256_file(archive))
+    plan = plan_unpack(entries, project_dir, preserve, prune, fileio.sha256_file(archive))
     if plan.changed and not check_mode:
         apply_plan(plan, project_dir)
     return {

@@ -29,6 +29,8 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.seed.fate.plugins.module_utils import fileio
+
 LOCK_NAME = "requirements.lock"
 
 _PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)(\[[A-Za-z0-9,._\- ]*\])?\s*==\s*([A-Za-z0-9.+!_\-]+)\s*$")
@@ -180,15 +182,7 @@ def _same_file(src, dest):
             return False
     except OSError:
         return False
-    return _sha256(src) == _sha256(dest)
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return fileio.sha256_file(src) == fileio.sha256_file(dest)
 
 
 def _link_or_copy(src, dest):
