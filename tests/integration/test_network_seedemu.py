@@ -70,6 +70,9 @@ class Lab(object):
             "seedfate_build_dir": self.build,
             "seedfate_network_project": self.project,
             "seedfate_isolation_guard": True,
+            # The seed's lab: FATE 1.3.0 parties with serving (inventories/default's lab.yml derives it from
+            # fate_version; this inventory has only the topology).
+            "seedfate_lab_serving": True,
             "network_isolation_guard_comment": self.comment,
         })
         with open(os.path.join(inv, "group_vars", "all", "lab.yml"), "w") as f:

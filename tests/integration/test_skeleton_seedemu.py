@@ -34,9 +34,12 @@ PROJECT = "sftest-skeleton"
 
 
 def default_lab():
+    """The built-in lab as the seed had it: FATE 1.3.0 with serving in every party (make lab FATE_VERSION=1.3.0)."""
     with open(DEFAULT_LAB) as f:
         data = yaml.safe_load(f)
-    return data["seedfate_topology"], data["seedfate_parties"]
+    parties = data["seedfate_parties"]
+    assert all(p["serving"] == "{{ seedfate_lab_serving }}" for p in parties.values()), parties
+    return data["seedfate_topology"], dict((pid, dict(p, serving=True)) for pid, p in parties.items())
 
 
 def run_module(capsys, **args):
@@ -106,7 +109,7 @@ def default_build(tmp_path_factory):
     playbook = work / "play.yml"
     playbook.write_text(yaml.safe_dump([{
         "hosts": "localhost", "gather_facts": False,
-        "vars_files": [DEFAULT_LAB],
+        "vars_files": [DEFAULT_LAB], "vars": {"seedfate_lab_serving": True},
         "tasks": [{"name": "Build the skeleton", "register": "skeleton",
                    "seed.fate.seedemu_network": {
                        "topology": "{{ seedfate_topology }}", "parties": "{{ seedfate_parties }}",

@@ -80,3 +80,39 @@ def test_no_flow_restarted():
         r = subprocess.run(["docker", "inspect", "-f", "{{.RestartCount}}", "confs-%s-fateflow-1" % pid],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.strip() == "0", (pid, r.stdout, r.stderr)
+
+
+def test_second_run_restarted_nothing_and_kept_the_verdict(report):
+    """The idempotence step (a second site.yml) ran after the jobs: every party container is still the one the
+    jobs ran on (same id, same start time, as the report's fingerprint recorded them), so the second run neither
+    recreated nor restarted anything, and it kept the verdict instead of training again."""
+    names = sorted(d.split()[0].lstrip("/") for d in report["deployment"])
+    assert len(names) == 3 * len(PARTY_AS), names
+    r = subprocess.run(["docker", "inspect", "--format", "{{.Name}} {{.Id}} {{.State.StartedAt}}"] + names,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == report["deployment"]
+
+
+def _nc(container, address, port):
+    return subprocess.run(["docker", "exec", container, "nc", "-z", "-w", "3", address, str(port)],
+                          capture_output=True, text=True, timeout=60).returncode
+
+
+def _address(container):
+    r = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip(), (container, r.stderr)
+    return r.stdout.strip()
+
+
+@pytest.mark.parametrize("pid", sorted(PARTY_AS))
+def test_broker_management_only_for_its_own_flow(pid):
+    """The broker's management API (15672) answers the party's own flow pod and nobody else; AMQP (5672) is open
+    to the other parties, whose brokers federate with it."""
+    broker = _address("confs-%s-rabbitmq-pod-1" % pid)
+    assert _nc("confs-%s-fateflow-pod-1" % pid, broker, 15672) == 0
+    assert _nc("confs-%s-nginx-pod-1" % pid, broker, 15672) != 0
+    for other in sorted(set(PARTY_AS) - {pid}):
+        assert _nc("confs-%s-fateflow-pod-1" % other, broker, 15672) != 0, (other, pid)
+        assert _nc("confs-%s-fateflow-pod-1" % other, broker, 5672) == 0, (other, pid)

@@ -409,9 +409,22 @@ def _shq(value):
     return shlex.quote(str(value))
 
 
-def pod_script(gateway):
-    """Command of a network-pod holder: route through the AS router, then wait for `docker stop`."""
-    return ("ip route replace default via %s || exit 1; trap 'exit 0' TERM INT; sleep infinity & wait $!" % gateway)
+def pod_script(gateway, private_ports=()):
+    """Command of a network-pod holder: route through the AS router, then wait for `docker stop`.
+
+    ``private_ports``: (port, [source addresses]) the pod's namespace accepts only from those addresses and
+    loopback (iptables in the holder, which owns the namespace; a rule that cannot be set stops the pod).
+    """
+    rules = []
+    for port, sources in private_ports:
+        port = int(port)
+        rules.append("iptables -A INPUT -i lo -p tcp --dport %d -j ACCEPT" % port)
+        rules.extend("iptables -A INPUT -p tcp -s %s --dport %d -j ACCEPT" % (ipaddress.ip_address(a), port) for a in sources)
+        rules.append("iptables -A INPUT -p tcp --dport %d -j REJECT --reject-with tcp-reset" % port)
+    script = "ip route replace default via %s || exit 1; " % gateway
+    if rules:
+        script += "{ %s; } || exit 1; " % " && ".join(rules)
+    return script + "trap 'exit 0' TERM INT; sleep infinity & wait $!"
 
 
 class Bundle(object):

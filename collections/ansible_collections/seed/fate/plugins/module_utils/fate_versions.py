@@ -199,6 +199,11 @@ _V2_2_0 = {
         "nginx_http": 9300,
         "nginx_grpc": 9310,
     },
+    # Ports a component's pod accepts only from named components of its own party (and loopback): the
+    # broker's management API creates the federation users and queues for the party's own flow only.
+    "private_ports": {
+        TRAINING: {"rabbitmq": {15672: ("fateflow",)}},
+    },
     "settings": {
         "rabbitmq_admin_user": "seedfate",
         # A party may play two roles of one job at once (guest and host of a toy job): each asks 4 cores.

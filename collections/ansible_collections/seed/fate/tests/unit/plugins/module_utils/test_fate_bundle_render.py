@@ -354,3 +354,27 @@ def test_write_output_is_honest(tmp_path):
     b.files["confs/roll/conf/roll.properties"] += b"# edited\n"
     r = fb.write_output(path, fb.tar_bytes(b), fb.TAR_MODE)
     assert r["changed"] and r["files_changed"] == ["confs-10000/confs/roll/conf/roll.properties"]
+
+
+def test_pod_script_without_private_ports_only_routes():
+    script = fb.pod_script("10.151.0.254")
+    assert script.startswith("ip route replace default via 10.151.0.254 || exit 1; ")
+    assert "iptables" not in script
+
+
+def test_pod_script_private_port_accepts_only_the_named_sources(tmp_path):
+    script = fb.pod_script("10.151.0.254", [(15672, ["10.151.0.71"])])
+    rules = script.split("{ ")[1].split("; }")[0].split(" && ")
+    # loopback and the party's own flow first, then everyone else is refused; a rule that fails stops the pod.
+    assert rules == ["iptables -A INPUT -i lo -p tcp --dport 15672 -j ACCEPT",
+                     "iptables -A INPUT -p tcp -s 10.151.0.71 --dport 15672 -j ACCEPT",
+                     "iptables -A INPUT -p tcp --dport 15672 -j REJECT --reject-with tcp-reset"]
+    assert "; } || exit 1; trap" in script
+    with pytest.raises(ValueError):
+        fb.pod_script("10.151.0.254", [(15672, ["10.151.0.71; rm -rf /"])])
+
+
+def test_2_2_0_broker_management_is_private_to_the_flow():
+    cat = fate_versions.get("2.2.0")
+    assert cat["private_ports"]["training"]["rabbitmq"] == {cat["ports"]["rabbitmq_management"]: ("fateflow",)}
+    assert "private_ports" not in fate_versions.get("1.3.0")
