@@ -51,6 +51,7 @@ except ImportError as exc:  # pragma: no cover - PyYAML comes with ansible-core
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import fileio
 from ansible_collections.seed.fate.plugins.module_utils import naming
+from ansible_collections.seed.fate.plugins.module_utils import validate
 
 # Where FATE 1.x images keep everything (KubeFATE's /f); every version's is its catalogue's fate_home.
 FATE_HOME = fate_versions.get(fate_versions.DEFAULT_VERSION)["fate_home"]
@@ -62,6 +63,7 @@ _SECRET_ALPHABET = string.ascii_letters + string.digits
 # quotes or backslashes needs no escaping anywhere.
 _SECRET_RE = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{8,128}$")
 _USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 TAR_MODE = 0o600        # bundles hold the party's passwords
 SECRETS_MODE = 0o600
 SECRETS_DIR_MODE = 0o700
@@ -77,19 +79,21 @@ class BundleError(ValueError):
 # Input checks. Everything is checked before anything is written.
 # --------------------------------------------------------------------------------------------------
 
-def _is_ipv4(value):
+def _checked(check, where, *args):
+    """``check`` of module_utils/validate on ``args``; its complaint becomes a BundleError naming ``where``."""
     try:
-        ipaddress.IPv4Address(u"%s" % (value,))
-        return True
-    except (ipaddress.AddressValueError, ValueError):
-        return False
+        return check(*args)
+    except validate.Invalid as exc:
+        raise BundleError("%s: %s" % (where, exc))
+
+
+def _lab_address(value, where, what):
+    """A lab address (validate.ipv4_address, private ranges), as a string."""
+    return _checked(validate.ipv4_address, where, value, what, True)
 
 
 def _party_id(value, where):
-    text = str(value).strip() if value is not None else ""
-    if not text.isdigit():
-        raise BundleError("%s: party id must be a number, got %r" % (where, value))
-    return str(int(text))
+    return str(_checked(validate.party_id, where, value, "party id"))
 
 
 def _port(value, where):
@@ -107,12 +111,9 @@ def _component(comp, where):
         raise BundleError("%s must be a mapping with address, network and gateway, got %r" % (where, comp))
     out = {}
     for key in ("address", "gateway"):
-        if not _is_ipv4(comp.get(key)):
-            raise BundleError("%s.%s must be an IPv4 address, got %r" % (where, key, comp.get(key)))
-        out[key] = str(comp[key])
-    if not comp.get("network") or not isinstance(comp.get("network"), str):
-        raise BundleError("%s.network must name the skeleton's docker network, got %r" % (where, comp.get("network")))
-    out["network"] = comp["network"]
+        out[key] = _lab_address(comp.get(key), "%s.%s" % (where, key), key)
+    out["network"] = _checked(validate.docker_name, where + ".network", comp.get("network"),
+                              "network (the skeleton's docker network)")
     return out
 
 
@@ -123,10 +124,7 @@ def normalize_party(party, catalogue, source="party"):
         raise BundleError("%s: party must be a mapping, got %r" % (source, party))
     pid = _party_id(party.get("party_id"), "%s: party_id" % source)
     where = "%s (party %s)" % (source, pid)
-    try:
-        index = int(party.get("index", 0))
-    except (TypeError, ValueError):
-        raise BundleError("%s: index must be an integer, got %r" % (where, party.get("index")))
+    index = _checked(validate.integer, where, party.get("index", 0), "index", 0, validate.PARTY_ID_MAX)
     clusters_in = party.get("clusters") or {}
     if not isinstance(clusters_in, dict):
         raise BundleError("%s: clusters (seedfate_clusters) must be a mapping, got %r" % (where, clusters_in))
@@ -186,9 +184,7 @@ def normalize_directory(directory, source="directory", catalogue=None):
         for key, (_cluster, _comp, required) in spec:
             if not required:
                 continue
-            if not _is_ipv4(entry.get(key)):
-                raise BundleError("%s.%s (party %s) must be an IPv4 address, got %r" % (where, key, pid, entry.get(key)))
-            item[key] = str(entry[key])
+            item[key] = _lab_address(entry.get(key), "%s.%s (party %s)" % (where, key, pid), key)
         optional = {}
         for key, (cluster, _comp, required) in spec:
             if required:
@@ -196,10 +192,8 @@ def normalize_directory(directory, source="directory", catalogue=None):
             value = entry.get(key)
             if value in (None, ""):
                 item[key] = None
-            elif _is_ipv4(value):
-                item[key] = str(value)
             else:
-                raise BundleError("%s.%s (party %s) must be an IPv4 address or null, got %r" % (where, key, pid, value))
+                item[key] = _lab_address(value, "%s.%s (party %s)" % (where, key, pid), key + " (an address or null)")
             optional.setdefault(cluster, []).append(key)
         for cluster, keys in sorted(optional.items()):
             if len(set(item[k] is None for k in keys)) > 1:
@@ -343,15 +337,17 @@ def resolve_secrets(path, party_id, overrides=None, generate=generate_secret, ke
     stored = {}
     raw = fileio.read_bytes(path)
     if raw is not None:
-        try:
-            stored = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            raise BundleError("%s is not valid YAML (%s); fix or remove it to generate new secrets" % (path, exc))
+        stored = _parse_secrets(raw, path)
         if not isinstance(stored, dict):
             raise BundleError("%s must hold a mapping of %s" % (path, ", ".join(keys)))
-        unknown = sorted(k for k in stored if k not in keys)
+        unknown = [k for k in stored if k not in keys]
         if unknown:
-            raise BundleError("%s: unknown key(s) %s; known: %s" % (path, ", ".join(unknown), ", ".join(keys)))
+            # Key names only when they look like names: a mangled line may have put a password in a key.
+            named = sorted(k for k in unknown if isinstance(k, str) and _KEY_RE.match(k) and k.islower())
+            others = len(unknown) - len(named)
+            raise BundleError("%s: unknown key(s) %s; known: %s"
+                              % (path, ", ".join(named + (["%d other(s) not shown" % others] if others else [])),
+                                 ", ".join(keys)))
         check_secrets(dict((k, stored.get(k, "x" * 8)) for k in keys), path, keys)
     wanted = dict(stored)
     for key in keys:
@@ -361,13 +357,40 @@ def resolve_secrets(path, party_id, overrides=None, generate=generate_secret, ke
     values.update(overrides)
     check_secrets(values, "fate_config_secrets[%s]" % party_id, keys)
     data = dump_secrets(party_id, wanted)
-    if data == raw and (os.stat(path).st_mode & 0o7777) == SECRETS_MODE:
+    if data == raw and secrets_modes_ok(path):
         data = None
     return dict((k, values[k]) for k in keys), data
 
 
+def _parse_secrets(raw, path):
+    """The secrets file's YAML. A syntax error is reported by line and column only: PyYAML's own message
+    quotes the offending line, which holds a password."""
+    try:
+        return yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+        raise BundleError("%s is not valid YAML%s (content not shown: it holds passwords); fix or remove it to "
+                          "generate new secrets" % (path, where))
+    except RecursionError:
+        raise BundleError("%s is not valid YAML: nested too deeply; fix or remove it to generate new secrets" % path)
+
+
+def _mode(path):
+    try:
+        return os.lstat(path).st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def secrets_modes_ok(path):
+    """Whether the secrets file is 0600 and its folder 0700 (a loosened mode counts as a change)."""
+    return _mode(path) == SECRETS_MODE and _mode(os.path.dirname(os.path.abspath(path))) == SECRETS_DIR_MODE
+
+
 def store_secrets(path, data):
-    """Write a party's secrets file (mode 0600) in a folder only its owner can enter (0700)."""
+    """Write a party's secrets file (mode 0600) in a folder only its owner can enter (0700); a folder
+    loosened since is tightened again."""
     folder = os.path.dirname(os.path.abspath(path))
     # Parties render in parallel (one module process each): another one may create the folder first.
     os.makedirs(folder, SECRETS_DIR_MODE, exist_ok=True)
@@ -624,14 +647,11 @@ class Renderer(object):
 
 
 def check_settings(settings):
-    """Checks of the lab-wide settings shared by every kind of output."""
-    deploy_dir = settings.get("deploy_dir") or ""
-    if not deploy_dir.startswith("/") or not re.match(r"^[A-Za-z0-9_./-]+$", deploy_dir):
-        raise BundleError("deploy_dir (fate_config_deploy_dir) must be an absolute path of plain characters, got %r"
-                          % (deploy_dir,))
-    if not _is_ipv4(settings.get("publish_address")):
-        raise BundleError("publish_address (fate_config_publish_address) must be an IPv4 address, got %r"
-                          % (settings.get("publish_address"),))
+    """Checks of the lab-wide settings shared by every kind of output. Returns warnings (a list of
+    messages): 0.0.0.0 as publish address is allowed, but said."""
+    _checked(validate.absolute_path, "deploy_dir (fate_config_deploy_dir)", settings.get("deploy_dir"), "deploy_dir")
+    _address, warning = _checked(validate.bind_address, "publish_address (fate_config_publish_address)",
+                                 settings.get("publish_address"), "publish_address")
     _port(settings.get("fateboard_port_base", 18080), "fateboard_port_base (fate_config_fateboard_port_base)")
     try:
         timeout = int(settings.get("grpc_timeout_ms"))
@@ -640,6 +660,7 @@ def check_settings(settings):
     if timeout < 1000:
         raise BundleError("grpc_timeout_ms (fate_config_grpc_timeout_ms) must be at least 1000, got %r"
                           % (settings.get("grpc_timeout_ms"),))
+    return [warning] if warning else []
 
 
 # --------------------------------------------------------------------------------------------------

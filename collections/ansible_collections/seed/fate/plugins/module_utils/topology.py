@@ -18,6 +18,7 @@ import ipaddress
 import re
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
+from ansible_collections.seed.fate.plugins.module_utils import validate
 
 # The components a party reserves come from the version catalogue (fate_versions), in the order the
 # fork (and so seedemu) reserves their addresses. These two name the default version's, for callers
@@ -32,7 +33,6 @@ HOST_FIRST, HOST_LAST = 71, 99
 ROUTER_FIRST, ROUTER_LAST = 254, 200
 RELATIONSHIPS = ("peer", "provider", "unfiltered")
 
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
 _IX_RE = re.compile(r"^ix([0-9]+)$")
 
 
@@ -77,17 +77,10 @@ def party_components(party, fate_version=None):
 
 
 def _int(value, field, what, lo=None, hi=None):
-    if isinstance(value, bool):
-        raise TopologyError(field, "%s must be an integer, got %r" % (what, value))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        raise TopologyError(field, "%s must be an integer, got %r" % (what, value))
-    if lo is not None and number < lo or hi is not None and number > hi:
-        raise TopologyError(field, "%s %d is out of range %d-%d" % (what, number, lo, hi))
-    return number
+    try:
+        return validate.integer(value, what, lo, hi)
+    except validate.Invalid as exc:
+        raise TopologyError(field, str(exc))
 
 
 def _bool(value, field):
@@ -99,17 +92,17 @@ def _bool(value, field):
 
 
 def _name(value, field, what):
-    if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise TopologyError(field, "%s %r must start with a letter and hold only letters, digits, '_' or '-' "
-                                   "(at most 31 characters)" % (what, value))
-    return value
+    try:
+        return validate.name(value, what)
+    except validate.Invalid as exc:
+        raise TopologyError(field, str(exc))
 
 
 def _prefix(value, field):
     try:
-        net = ipaddress.IPv4Network(str(value), strict=True)
-    except ValueError as exc:
-        raise TopologyError(field, "not an IPv4 network prefix: %s" % exc)
+        net = validate.prefix(value, "prefix")
+    except validate.Invalid as exc:
+        raise TopologyError(field, str(exc))
     if net.prefixlen > 24:
         # seedemu puts hosts at .71-.99 and routers at .254 downwards: it needs a whole /24.
         raise TopologyError(field, "prefix %s is smaller than a /24; seedemu's address plan needs at least a /24" % net)
@@ -243,7 +236,7 @@ def _joins(value, field, asn, nets, ixes, what, allow_ix):
         if m:
             if not allow_ix:
                 raise TopologyError(sub, "hosts cannot join internet exchange %s; only routers can" % target)
-            if int(m.group(1)) not in ixes:
+            if _int(m.group(1), sub, "IX id of %r" % target, 1, 254) not in ixes:
                 raise TopologyError(field, "joins unknown internet exchange %r (known: %s)"
                                     % (target, ", ".join("ix%d" % i for i in ixes) or "none"))
             if not 2 <= asn <= 254:
@@ -261,7 +254,7 @@ def _joins(value, field, asn, nets, ixes, what, allow_ix):
 def _autonomous_systems(value, field, ixes):
     out, seen = [], {}
     for key, body, sub in _keyed_items(value, field, "autonomous_systems", "asn"):
-        asn = _int(key, sub, "ASN", 1, 4294967295)
+        asn = _int(key, sub, "ASN", validate.ASN_MIN, validate.ASN_MAX)
         _claim(seen, asn, sub, "ASN %d" % asn)
         body = _mapping(body, sub, "autonomous system")
         _unknown_keys(body, ("networks", "routers", "hosts"), sub)
@@ -318,7 +311,7 @@ def _peerings(value, field, ixes, systems):
             raise TopologyError(sub + ".ix", "unknown internet exchange %d" % ix)
 
         def member(value, mfield):
-            asn = _int(value, mfield, "ASN", 1, 4294967295)
+            asn = _int(value, mfield, "ASN", validate.ASN_MIN, validate.ASN_MAX)
             if asn not in by_asn:
                 raise TopologyError(mfield, "AS%d is not in topology.autonomous_systems" % asn)
             if not _at_ix(by_asn[asn], ix):
@@ -329,6 +322,8 @@ def _peerings(value, field, ixes, systems):
             _unknown_keys(entry, ("ix", "route_server"), sub)
             asns = [member(a, "%s.route_server[%d]" % (sub, j))
                     for j, a in enumerate(_list(entry["route_server"], sub + ".route_server", "route_server"))]
+            if not asns:
+                raise TopologyError(sub + ".route_server", "a route server peering needs at least one member AS")
             if len(set(asns)) != len(asns):
                 raise TopologyError(sub + ".route_server", "an AS is listed twice")
             out.append({"ix": ix, "type": "route_server", "asns": asns})
@@ -358,14 +353,16 @@ def _read_parties(value, field, default_network):
     network of a party that gives none."""
     seen = {}
     for key, body, sub in _keyed_items(value, field, "parties", "id"):
-        pid = _int(key, sub, "party id", 1, 2147483647)
+        pid = _int(key, sub, "party id", validate.PARTY_ID_MIN, validate.PARTY_ID_MAX)
         _claim(seen, pid, sub, "party id %d" % pid)
         body = _mapping(body, sub, "party")
         _unknown_keys(body, ("asn", "network", "training", "serving"), sub)
         if "asn" not in body:
             raise TopologyError(sub, "a party needs an 'asn'")
-        asn = _int(body["asn"], sub + ".asn", "ASN", 1, 4294967295)
-        party = {"id": str(pid), "asn": asn, "network": body.get("network") or default_network(asn),
+        asn = _int(body["asn"], sub + ".asn", "ASN", validate.ASN_MIN, validate.ASN_MAX)
+        network = body.get("network")
+        network = _name(network, sub + ".network", "network name") if network is not None else default_network(asn)
+        party = {"id": str(pid), "asn": asn, "network": network,
                  "training": _bool(body.get("training", True), sub + ".training"),
                  "serving": _bool(body.get("serving", False), sub + ".serving")}
         if not party["training"] and not party["serving"]:
@@ -429,6 +426,14 @@ def _check_capacity(systems, parties, fate_version=None):
                                     "%d routers on %s exceed seedemu's router range" % (routers, name))
 
 
+def _check_ix_members(ixes, systems):
+    """An internet exchange no router joins is a mistake (a typo in a router's joins, most likely)."""
+    for i, ix in enumerate(ixes):
+        if not any(_at_ix(s, ix["id"]) for s in systems):
+            raise TopologyError("topology.internet_exchanges[%d]" % i, "internet exchange ix%d has no members: no "
+                                "router of topology.autonomous_systems joins it" % ix["id"])
+
+
 def _check_overlaps(ixes, systems):
     seen = [("topology.internet_exchanges (ix%d)" % ix["id"], ix["prefix"]) for ix in ixes]
     for system in systems:
@@ -456,6 +461,7 @@ def normalize(topology, parties=None, source=None, fate_version=None):
         ix_list = _internet_exchanges(topology.get("internet_exchanges"), "topology.internet_exchanges")
         ixes = [ix["id"] for ix in ix_list]
         systems = _autonomous_systems(topology.get("autonomous_systems"), "topology.autonomous_systems", ixes)
+        _check_ix_members(ix_list, systems)
         peerings = _peerings(topology.get("peerings"), "topology.peerings", ixes, systems)
         party_list = _parties(parties, "parties", systems, fate_version)
         _check_capacity(systems, party_list, fate_version)

@@ -171,11 +171,15 @@ options:
         Required for O(kind=party).
     type: path
   deploy_dir:
-    description: Folder the bundles are unpacked in on the party host; baked into the named volumes' devices.
+    description:
+      - Folder the bundles are unpacked in on the party host; baked into the named volumes' devices.
+      - An absolute path of plain characters without C(.), C(..) or empty components.
     type: path
     default: /data/projects/fate
   publish_address:
-    description: Host address published ports bind to.
+    description:
+      - Host address published ports bind to.
+      - V(0.0.0.0) (every interface) is allowed but warned about.
     type: str
     default: 127.0.0.1
   fateboard_port_base:
@@ -355,7 +359,8 @@ def run(module):
         "fateboard_port_base": p["fateboard_port_base"], "grpc_timeout_ms": p["grpc_timeout_ms"],
         "user": p["user"],
     }
-    fb.check_settings(settings)
+    for warning in fb.check_settings(settings):
+        module.warn(warning)
     directory = fb.normalize_directory(p["directory"], catalogue=catalogue)
     settings["exchange"] = fb.normalize_exchange(p["exchange"])
 

@@ -23,6 +23,7 @@ import re
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import naming
+from ansible_collections.seed.fate.plugins.module_utils import validate
 
 LAYOUT_FORMATS = ("auto", "nested", "flat")
 
@@ -84,6 +85,9 @@ def load_json(path, keep_duplicates=False):
         return json.loads(text)
     except UnicodeDecodeError as exc:
         raise GhostModelError(path, None, "not UTF-8 text: %s" % exc)
+    except RecursionError:
+        # json's decoder recurses once per nested array or object.
+        raise GhostModelError(path, None, "invalid JSON: nested too deeply")
     except ValueError as exc:
         raise GhostModelError(path, None, "invalid JSON: %s" % exc)
 
@@ -99,14 +103,15 @@ def to_bool(value, path, entry, key):
     raise GhostModelError(path, entry, "%s must be a boolean (true/false or 'True'/'False'), got %r" % (key, value))
 
 
+def _checked(check, path, entry, *args):
+    try:
+        return check(*args)
+    except validate.Invalid as exc:
+        raise GhostModelError(path, entry, str(exc))
+
+
 def to_asn(value, path, entry, key):
-    if isinstance(value, bool):
-        value = None
-    elif isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or value <= 0:
-        raise GhostModelError(path, entry, "%s must be a positive AS number, got %r" % (key, value))
-    return value
+    return _checked(validate.asn, path, entry, value, key)
 
 
 def _require(obj, keys, path, entry):
@@ -118,11 +123,17 @@ def _require(obj, keys, path, entry):
         raise GhostModelError(path, entry, "missing key%s %s" % (plural, ", ".join(repr(k) for k in missing)))
 
 
-def _ipv4(value, path, entry):
-    try:
-        return ipaddress.IPv4Address(value)
-    except (ValueError, TypeError):
-        raise GhostModelError(path, entry, "address %r is not an IPv4 address" % (value,))
+def _ipv4(value, path, entry, what="address"):
+    return ipaddress.IPv4Address(_checked(validate.ipv4_address, path, entry, value, what, True))
+
+
+def _host(value, prefix, path, entry, what="address", network=None):
+    """A host address inside ``prefix`` (not its network or broadcast address), as a string."""
+    return _checked(validate.host_address, path, entry, value, prefix, what, network)
+
+
+def _prefix(value, path, entry, what="prefix"):
+    return _checked(validate.prefix, path, entry, value, what)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,9 +192,7 @@ def parse_ghost_nodes(data, path):
         if isinstance(item, dict) and isinstance(item.get("NodeId"), str):
             entry = "entry %d (NodeId %s)" % (i, item["NodeId"])
         _require(item, ("NodeId", "Autonomous_Systems", "Interfaces"), path, entry)
-        node_id = item["NodeId"]
-        if not isinstance(node_id, str) or not node_id:
-            raise GhostModelError(path, entry, "NodeId must be a non-empty string")
+        node_id = _checked(validate.node_id, path, entry, item["NodeId"], "NodeId")
         if node_id in ghosts:
             raise GhostModelError(path, entry, "NodeId %s is listed twice (also %s)" % (node_id, ghosts[node_id].entry))
         asn = to_asn(item["Autonomous_Systems"], path, entry, "Autonomous_Systems")
@@ -195,9 +204,7 @@ def parse_ghost_nodes(data, path):
         for k, iface in enumerate(ifaces):
             where = "%s interface %d" % (entry, k)
             _require(iface, ("Connected_to", "Address"), path, where)
-            net = iface["Connected_to"]
-            if not isinstance(net, str) or not net:
-                raise GhostModelError(path, where, "Connected_to must be a network name")
+            net = _checked(validate.name, path, where, iface["Connected_to"], "Connected_to")
             addr = iface["Address"]
             ip = _ipv4(addr, path, where)
             other = owners.get(ip)
@@ -255,10 +262,10 @@ def parse_autonomous_systems(data, path, ghosts=None):
         for k, net in enumerate(nets):
             where = "%s network %d" % (entry, k)
             _require(net, ("name", "prefix"), path, where)
-            try:
-                networks[net["name"]] = ipaddress.IPv4Network(net["prefix"])
-            except (ValueError, TypeError):
-                raise GhostModelError(path, where, "prefix %r is not an IPv4 network" % (net["prefix"],))
+            net_name = _checked(validate.name, path, where, net["name"], "network name")
+            if net_name in networks:
+                raise GhostModelError(path, where, "network %s is listed twice" % net_name)
+            networks[net_name] = _prefix(net["prefix"], path, where)
         routers = []
         rlist = item.get("Routers") or []
         if not isinstance(rlist, list):
@@ -276,10 +283,7 @@ def parse_autonomous_systems(data, path, ghosts=None):
                 if net not in networks:
                     # IX and cross-AS links: not ours to check, never a gateway of a ghost.
                     continue
-                ip = _ipv4(iface["Address"], path, iwhere)
-                if ip not in networks[net]:
-                    raise GhostModelError(path, iwhere, "address %s is not inside %s's prefix %s"
-                                          % (iface["Address"], net, networks[net]))
+                ip = ipaddress.IPv4Address(_host(iface["Address"], networks[net], path, iwhere, "address", net))
                 other = owners.get(ip)
                 if other is not None and other != node:
                     raise GhostModelError(path, iwhere, "address %s is also the address of %s" % (iface["Address"], other))
@@ -300,10 +304,8 @@ def _dups(obj):
 
 
 def _party_key(key, path, entry):
-    # Party ids are KubeFATE party ids: integers, written as JSON object keys.
-    if not isinstance(key, str) or not key.isdigit() or str(int(key)) != key:
-        raise GhostModelError(path, entry, "party id %r is not an integer party id" % (key,))
-    return int(key)
+    # Party ids are KubeFATE party ids: integers, written as JSON object keys (so always strings here).
+    return _checked(validate.party_id, path, entry, key, "party id")
 
 
 def _parse_cluster(parties, order, cluster, data, path):
@@ -457,6 +459,8 @@ class _NetworkFacts(object):
             gateway = system.gateway(net)
             if gateway is None:
                 gateway = ghost.default_route()
+                if gateway is not None:
+                    gateway = _host(gateway, prefix, self.ghost_path, ghost.entry, "default route", net)
             if gateway is None:
                 raise GhostModelError(self.as_path, system.entry, "no router of AS %d is on network %s (needed as the "
                                       "gateway of %s) and the node's Start_Commands set no default route"
@@ -467,18 +471,12 @@ class _NetworkFacts(object):
         if raw_prefix is None:
             raise GhostModelError(self.ghost_path, ghost.entry, "no AutonomousSystems.json and no /ifinfo.txt line for "
                                   "network %s: cannot tell its prefix" % net)
-        try:
-            prefix = ipaddress.IPv4Network(raw_prefix)
-        except ValueError:
-            raise GhostModelError(self.ghost_path, ghost.entry, "prefix %r of network %s in /ifinfo.txt is not an IPv4 network"
-                                  % (raw_prefix, net))
+        prefix = _prefix(raw_prefix, self.ghost_path, ghost.entry, "prefix of network %s in /ifinfo.txt" % net)
         gateway = ghost.default_route()
         if gateway is None:
             raise GhostModelError(self.ghost_path, ghost.entry, "no AutonomousSystems.json and no `ip route add default via` "
                                   "in Start_Commands: cannot tell the gateway")
-        ip = _ipv4(gateway, self.ghost_path, ghost.entry + " default route")
-        if ip not in prefix:
-            raise GhostModelError(self.ghost_path, ghost.entry, "default route %s is not inside %s's prefix %s" % (gateway, net, prefix))
+        gateway = _host(gateway, prefix, self.ghost_path, ghost.entry, "default route", net)
         return prefix, gateway
 
 
@@ -513,8 +511,7 @@ def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None, ca
                 used[node_id] = where
                 net, addr, ip = ghost.interfaces[0]
                 prefix, gateway = facts.get(ghost, net)
-                if ip not in prefix:
-                    raise GhostModelError(ghost_path, ghost.entry, "address %s is not inside %s's prefix %s" % (addr, net, prefix))
+                _host(addr, prefix, ghost_path, ghost.entry, "address", net)
                 comps[comp] = Component(pid, cluster, comp, node_id, ghost.asn, addr, net, str(prefix), gateway)
             built[cluster] = comps
         if entry not in built.get(naming.TRAINING, {}):
@@ -570,9 +567,7 @@ def read_compose_project(lab_file):
     project = meta.get("compose_project")
     if project is None:
         return None
-    if not isinstance(project, str) or not project:
-        raise GhostModelError(lab_file, "compose_project", "must be a non-empty string, got %r" % (project,))
-    return project
+    return _checked(validate.compose_project, lab_file, "compose_project", project, "compose_project")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def test_serving_requested_without_components():
 def test_bad_address_names_the_field():
     parties = lab(1)[0]
     parties[0]["clusters"]["training"]["proxy"]["gateway"] = "10.1.2"
-    with pytest.raises(fb.BundleError, match=r"seedfate_clusters\.training\.proxy\.gateway must be an IPv4"):
+    with pytest.raises(fb.BundleError, match=r"seedfate_clusters\.training\.proxy\.gateway: gateway .10\.1\.2. is not an IPv4 address"):
         fb.normalize_party(parties[0], CAT)
 
 

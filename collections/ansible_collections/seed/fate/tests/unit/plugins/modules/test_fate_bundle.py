@@ -164,11 +164,66 @@ def test_2_2_0_directory_needs_its_own_keys(tmp_path, capsys):
     _parties, directory = lab_2_2_0()
     directory[0]["nginx"] = None
     r = run_module(capsys, **args_2_2_0(tmp_path, directory=directory))
-    assert r["failed"] and "directory[0].nginx (party 10000) must be an IPv4 address" in r["msg"]
+    assert r["failed"] and "directory[0].nginx (party 10000): nginx must be an IPv4 address" in r["msg"]
 
 
 def test_version_and_template_folder_must_agree(tmp_path, capsys):
     # 1.3.0's templates named for 2.2.0: refused before anything is rendered or written.
     r = run_module(capsys, **args_2_2_0(tmp_path, template_dir=TEMPLATES))
     assert r["failed"] and "FATE 2.2.0" in r["msg"] and "for clusters the catalogue does not list" in r["msg"]
+    assert not (tmp_path / "bundles").exists() and not (tmp_path / "secrets").exists()
+
+
+# --- issue 11: secrets never echoed, modes kept tight, warnings ---------------------------------------
+
+def test_yaml_error_in_secrets_file_does_not_echo_the_password(tmp_path, capsys):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    (secrets / "9999.yml").write_text('mysql_root_password: "Sup3rSecretPw"\nmysql_password: [Sup3rSecretPw2\n')
+    r = run_module(capsys, **party_args(tmp_path))
+    assert r["failed"]
+    assert "Sup3rSecretPw" not in json.dumps(r)
+    assert "9999.yml is not valid YAML at line" in r["msg"] and "content not shown" in r["msg"]
+
+
+def test_loosened_secrets_folder_and_file_are_tightened_and_reported(tmp_path, capsys):
+    r = run_module(capsys, **party_args(tmp_path))
+    assert r["secrets_changed"]
+    folder, path = tmp_path / "secrets", tmp_path / "secrets" / "9999.yml"
+    assert not run_module(capsys, **party_args(tmp_path))["changed"]
+    content = path.read_bytes()
+    os.chmod(str(folder), 0o755)
+    r = run_module(capsys, _ansible_check_mode=True, **party_args(tmp_path))
+    assert r["changed"] and r["secrets_changed"]
+    assert os.stat(str(folder)).st_mode & 0o7777 == 0o755      # check mode changes nothing
+    r = run_module(capsys, **party_args(tmp_path))
+    assert r["changed"] and r["secrets_changed"]
+    assert os.stat(str(folder)).st_mode & 0o7777 == 0o700
+    assert path.read_bytes() == content                        # the passwords stay
+    os.chmod(str(path), 0o644)
+    r = run_module(capsys, **party_args(tmp_path))
+    assert r["secrets_changed"] and os.stat(str(path)).st_mode & 0o7777 == 0o600
+    r = run_module(capsys, **party_args(tmp_path))
+    assert not r["changed"] and not r["secrets_changed"]
+
+
+def test_publish_address_on_every_interface_warns(tmp_path, capsys, monkeypatch):
+    # Recorded at the module's warn (where it ends up depends on whether the process looks like the controller).
+    said = []
+    monkeypatch.setattr(fate_bundle.AnsibleModule, "warn", lambda self, msg, **kw: said.append(msg))
+    r = run_module(capsys, **party_args(tmp_path, publish_address="0.0.0.0"))
+    assert not r.get("failed"), r
+    assert len(said) == 1 and "publish_address is 0.0.0.0" in said[0], said
+    said[:] = []
+    run_module(capsys, **party_args(tmp_path))
+    assert said == []
+
+
+def test_bad_values_fail_clearly_not_with_a_traceback(tmp_path, capsys):
+    args = party_args(tmp_path)
+    args["party"] = dict(args["party"], party_id="\u00b2")
+    r = run_module(capsys, **args)
+    assert r["failed"] and "party_id: party id must be a decimal integer" in r["msg"] and "exception" not in r
+    r = run_module(capsys, **party_args(tmp_path, deploy_dir="/data/../etc"))
+    assert r["failed"] and "deploy_dir" in r["msg"] and "'..'" in r["msg"]
     assert not (tmp_path / "bundles").exists() and not (tmp_path / "secrets").exists()

@@ -74,7 +74,7 @@ def test_layout_format_can_be_forced_and_is_checked():
     expected = r"pre_party_list.flat.json: nested layout expects only 'training' and 'serving', found '1001', '1002'"
     with pytest.raises(gm.GhostModelError, match=expected):
         lab2("pre_party_list.flat.json", fmt="nested")
-    with pytest.raises(gm.GhostModelError, match=r"training party training: party id 'training' is not an integer"):
+    with pytest.raises(gm.GhostModelError, match=r"training party training: party id must be a decimal integer .*, got 'training'"):
         lab2(fmt="flat")
 
 
@@ -166,7 +166,7 @@ def test_read_compose_project(tmp_path):
     assert gm.read_compose_project(str(tmp_path / "absent.json")) is None
     bad = tmp_path / "lab.json"
     bad.write_text('{"compose_project": 7}')
-    with pytest.raises(gm.GhostModelError, match=r"lab.json: compose_project: must be a non-empty string, got 7"):
+    with pytest.raises(gm.GhostModelError, match=r"lab.json: compose_project: compose_project 7 must be a compose project name"):
         gm.read_compose_project(str(bad))
 
 
