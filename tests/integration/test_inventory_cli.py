@@ -67,10 +67,11 @@ def test_list_on_the_seed_lab(tmp_path):
     assert (party["seedfate_party_id"], party["seedfate_party_index"], party["seedfate_asn"]) == (9999, 1, 152)
     assert party["ansible_connection"] == "local"
     assert party["seedfate_clusters"]["serving"]["serving-server"]["network"] == "sftest-cli_net_152_net0"
-    # Each party host carries its own entry; the directory is assembled from them when used, so
-    # --list stays linear in the number of parties.
+    # Each party host carries its own entry; the directory is the plain list of them (a group variable,
+    # which plain --list copies into every host).
     assert party["seedfate_party_entry"]["proxy"] == "10.152.0.72"
-    assert "map('extract', hostvars, 'seedfate_party_entry')" in party["seedfate_party_directory"]
+    assert [d["party_id"] for d in party["seedfate_party_directory"]] == [10000, 9999, 8888]
+    assert party["seedfate_party_directory"][1] == party["seedfate_party_entry"]
     comp = hv["hnode_152_proxy"]
     assert (comp["ansible_connection"], comp["ansible_host"], comp["seedfate_gateway"]) == \
         ("community.docker.docker", "confs-9999-proxy-1", "10.152.0.254")
@@ -81,7 +82,7 @@ def test_export_keeps_the_directory_on_the_group(tmp_path):
     r = run("-i", cfg, "--list", "--export")
     assert r.returncode == 0, r.stderr
     inv = plain(json.loads(r.stdout))
-    assert "seedfate_party_entry" in inv["fate_parties"]["vars"]["seedfate_party_directory"]
+    assert [d["party_id"] for d in inv["fate_parties"]["vars"]["seedfate_party_directory"]] == [10000, 9999, 9998, 9997]
     assert "seedfate_party_directory" not in inv["_meta"]["hostvars"]["party-9999"]
     assert inv["_meta"]["hostvars"]["party-9999"]["seedfate_party_entry"]["serving_server"] is None
     assert "cluster_serving" not in inv["all"]["children"] or not inv.get("cluster_serving", {}).get("hosts")

@@ -29,8 +29,8 @@ description:
     does not have is an error. Party hosts get C(seedfate_fate_version).
   - Host variables are those of the C(Inventory) section of C(docs/contracts.md) in this collection;
     C(seedfate_party_directory) (every party's proxy, python and serving addresses, layout order) is a
-    variable of the group C(fate_parties), built when a play uses it from each party host's
-    C(seedfate_party_entry), so the inventory stays linear in the number of parties.
+    plain list, a variable of the group C(fate_parties) set once, so it reads the same from every host,
+    C(hostvars['party-<id>']) included; each party host also has its own entry as C(seedfate_party_entry).
   - Values read from the skeleton's files are marked unsafe, so they are never templated.
   - Uses a YAML configuration file whose name ends with C(.seedfate.yml) or C(.seedfate.yaml) (or is
     C(seedfate.yml)/C(seedfate.yaml)).
@@ -41,6 +41,14 @@ notes:
     missing file or key, invalid JSON, a layout NodeId that GhostNodes.json does not have, a NodeId
     placed twice or a component listed twice for a party, two nodes with one address, an address that
     is not IPv4 or lies outside its network's prefix, a party without a training proxy.
+  - "Values follow the collection's one validator (C(plugins/module_utils/validate.py), C(docs/contracts.md)
+    \"Values\"): party ids 1 to 2^31-1 and ASNs 1 to 2^32-1 as ASCII decimals without blanks, sign or
+    leading zeros; addresses as dotted-quad strings, private, neither the network nor the broadcast address
+    of their prefix; prefixes private (never loopback, link-local or public); names of letters, digits,
+    C(_) and C(-)."
+  - "A broken lab fails the run only when Ansible treats an unparsed source as an error: the repository's
+    C(ansible.cfg) sets C([inventory] any_unparsed_is_failed = true) (otherwise Ansible warns and goes on
+    with no parties)."
   - "The gateway of a component is the address, on the component's network, of its AS's first router
     by name (string order) in C(AutonomousSystems.json). Without that
     file the ghost's own C(ip route add default via) start command and C(/ifinfo.txt) are used."
@@ -171,25 +179,12 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import naming
+from ansible_collections.seed.fate.plugins.module_utils import validate
 from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model
 
 SUFFIXES = (".seedfate.yml", ".seedfate.yaml")
 BASE_NAMES = ("seedfate.yml", "seedfate.yaml")
 BASE_GROUPS = ("fate_parties", "fate_components", "cluster_%s" % naming.TRAINING, "cluster_%s" % naming.SERVING)
-
-
-# Evaluated lazily by Ansible wherever a play reads seedfate_party_directory (layout order: hosts
-# join fate_parties in that order).
-DIRECTORY_TEMPLATE = "{{ groups['fate_parties'] | map('extract', hostvars, 'seedfate_party_entry') | list }}"
-
-
-def _trusted(template):
-    """Our own template literal: mark it trusted where ansible-core tags trust (2.19+)."""
-    try:
-        from ansible.template import trust_as_template
-    except ImportError:  # older ansible-core templates every plain string
-        return template
-    return trust_as_template(template)
 
 
 def _unsafe(value):
@@ -273,8 +268,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         try:
             layout_format = self.get_option("layout_format")
             lab = ghost_model.load_lab(ghost_nodes, layout, systems, layout_format, version)
-            project = self.get_option("compose_project") or ghost_model.read_compose_project(lab_file) \
-                or naming.SEEDEMU_DEFAULT_PROJECT
+            project = self.get_option("compose_project")
+            if project:
+                project = ghost_model._checked(validate.compose_project, path, "compose_project", project,
+                                               "compose_project")
+            project = project or ghost_model.read_compose_project(lab_file) or naming.SEEDEMU_DEFAULT_PROJECT
         except ghost_model.GhostModelError as exc:
             raise AnsibleParserError("%s (inventory source %s)" % (exc, path))
         self._populate(lab, project, overrides, version)
@@ -299,7 +297,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             overrides[str(key)] = value
         return overrides
 
-    def _add_base_groups(self, catalogue):
+    def _add_base_groups(self, catalogue, directory=()):
         # The groups exist even when empty, so that plays on them match nothing rather than fail.
         for group in BASE_GROUPS:
             self.inventory.add_group(group)
@@ -308,10 +306,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 continue
             for comp in fate_versions.components(catalogue, cluster):
                 self.inventory.add_group("component_%s" % naming.group_safe(comp))
-        # The directory is every party's entry: stored once per party host and assembled on use.
-        # A literal list here would be copied into every party host by `ansible-inventory --list`,
-        # which grows with the square of the party count (66 MB at 300 parties).
-        self.inventory.set_variable("fate_parties", "seedfate_party_directory", _trusted(DIRECTORY_TEMPLATE))
+        # The directory is a plain list, set once on the group. A template assembling it from every party
+        # host (as before) needs `hostvars`, which Ansible does not give a template read through
+        # hostvars['party-<id>'] from another host: that read failed with "'hostvars' is undefined".
+        self.inventory.set_variable("fate_parties", "seedfate_party_directory", list(directory))
 
     def _populate(self, lab, project, overrides, version):
         strict = self.get_option("strict")
@@ -323,7 +321,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         inventory = self.inventory
 
         directory = _unsafe(ghost_model.party_directory(lab.parties, lab.catalogue))
-        self._add_base_groups(lab.catalogue)
+        self._add_base_groups(lab.catalogue, directory)
 
         known = set()
         for party in lab.parties:
