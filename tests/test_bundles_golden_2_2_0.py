@@ -78,10 +78,13 @@ def test_archives_hold_what_contracts_say(lab):
     assert files == ["confs-9999/" + p for p in (
         "confs/fate_flow/conf/rabbitmq_route_table.yaml", "confs/fate_flow/conf/service_conf.yaml",
         "confs/nginx/conf/nginx.conf", PASSWORD_FILE, "docker-compose.yml")]
-    # The broker's password file is private; everything else is 0644.
+    # The broker's password file and the flow's service_conf.yaml (it holds the same password) are private,
+    # and so the top folder is 0700; everything else is 0644.
     for name, m in members.items():
         if m.isfile():
-            assert m.mode == (0o600 if name.endswith(PASSWORD_FILE) else 0o644), name
+            private = name.endswith(PASSWORD_FILE) or name.endswith("/service_conf.yaml")
+            assert m.mode == (0o600 if private else 0o644), name
+    assert members["confs-9999"].mode == 0o700
     # Persistent data never ships.
     for data_dir in CAT["clusters"]["training"]["data_dirs"]:
         assert not any(n.startswith("confs-9999/" + data_dir) for n in members)

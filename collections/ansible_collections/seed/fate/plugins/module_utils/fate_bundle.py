@@ -457,7 +457,8 @@ class Bundle(object):
         self.project = project
         self.files = files
         self.empty_dirs = tuple(empty_dirs)
-        # Members written 0600 (a password file a container reads), the others 0644.
+        # Members written 0600 (every file holding a password: the containers read them as root), the
+        # others 0644; the top folder of a bundle with private members is 0700.
         self.private_files = frozenset(private_files)
 
     @property
@@ -604,6 +605,10 @@ class Renderer(object):
         if missing:
             raise BundleError("FATE %s: private file(s) %s of cluster %s are not rendered by any template"
                               % (self.version, ", ".join(missing), cluster))
+        # Every file that carries one of the party's passwords is private too (0600 wherever it lands),
+        # whichever template wrote it: secrets need no escaping (check_secrets), so each appears verbatim.
+        values = [v.encode("utf-8") for v in (ctx.get("secrets") or {}).values() if isinstance(v, str) and v]
+        private += tuple(sorted(p for p, data in files.items() if p not in private and any(v in data for v in values)))
         return Bundle(project, files, spec["empty_dirs"], private)
 
     def render_party(self, party, directory, settings, secrets):
@@ -667,22 +672,25 @@ def check_settings(settings):
 # Deterministic tars and change-aware writes
 # --------------------------------------------------------------------------------------------------
 
-def _tarinfo(name, size=None, mode=0o644):
+def _tarinfo(name, size=None, mode=None):
     info = tarfile.TarInfo(name)
     info.mtime = 0
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     if size is None:
         info.type = tarfile.DIRTYPE
-        info.mode = 0o755
+        info.mode = 0o755 if mode is None else mode
     else:
         info.size = size
-        info.mode = mode
+        info.mode = 0o644 if mode is None else mode
     return info
 
 
 def tar_bytes(bundle):
-    """The bundle as a plain tar: sorted entries, one top folder, mtime 0, owner 0:0, 0644/0755."""
+    """The bundle as a plain tar: sorted entries, one top folder, mtime 0, owner 0:0, 0644/0755.
+
+    Private files (every file with a password) are 0600 and then the top folder is 0700.
+    """
     top = bundle.project
     entries = {top: None}
     for rel in list(bundle.files) + list(bundle.empty_dirs):
@@ -701,7 +709,8 @@ def tar_bytes(bundle):
         for name in sorted(entries):
             data = entries[name]
             if data is None:
-                tar.addfile(_tarinfo(name))
+                private = name == top and bool(getattr(bundle, "private_files", ()))
+                tar.addfile(_tarinfo(name, mode=0o700 if private else 0o755))
             else:
                 tar.addfile(_tarinfo(name, len(data), modes.get(name, 0o644)), io.BytesIO(data))
     return buf.getvalue()

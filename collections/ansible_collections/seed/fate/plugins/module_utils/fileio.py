@@ -14,7 +14,8 @@ __metaclass__ = type
 
 import hashlib
 import os
-import tempfile
+
+from ansible_collections.seed.fate.plugins.module_utils import pathsafe
 
 
 def read_bytes(path):
@@ -27,24 +28,17 @@ def read_bytes(path):
 
 
 def atomic_write(path, data, mode=0o644):
-    """Write ``data`` (bytes or text) to ``path`` atomically with ``mode``."""
+    """Write ``data`` (bytes or text) to ``path`` atomically with ``mode`` (``pathsafe.write_at``)."""
     if not isinstance(data, bytes):
         data = data.encode("utf-8")
     folder = os.path.dirname(os.path.abspath(path))
     # Parties render in parallel: another process may create the folder at the same moment.
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)
+    dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        pathsafe.write_at(dir_fd, os.path.basename(path), [data], mode)
+    finally:
+        os.close(dir_fd)
 
 
 def write_if_changed(path, data, mode=0o644, check_mode=False):

@@ -336,9 +336,31 @@ def test_tar_is_deterministic_and_normalized():
     assert all(n == "confs-10000" or n.startswith("confs-10000/") for n in names)
     for m in members:
         assert m.mtime == 0 and m.uid == 0 and m.gid == 0
-        assert m.mode == (0o755 if m.isdir() else 0o644)
+        if m.name == "confs-10000":
+            assert m.mode == 0o700  # the bundle holds passwords
+        elif m.isdir():
+            assert m.mode == 0o755
+        else:
+            assert m.mode == (0o600 if m.name[len("confs-10000/"):] in b.private_files else 0o644), m.name
     assert "confs-10000/shared_dir/examples" in names
     assert not any(n.endswith(".bak") for n in names)
+
+
+def test_every_file_with_a_password_is_private():
+    # Issue 11 item 1: docker-compose.yml, fate_flow's settings.py and .properties files with a password
+    # were 0644 in the tar (and on the party host); every one of them is 0600, the others stay 0644.
+    for b in render():
+        with tarfile.open(fileobj=io.BytesIO(fb.tar_bytes(b))) as tar:
+            members = [m for m in tar.getmembers() if m.isfile()]
+            content = dict((m.name, tar.extractfile(m).read()) for m in members)
+        for m in members:
+            secret = any(v.encode() in content[m.name] for v in SECRETS.values())
+            assert m.mode == (0o600 if secret else 0o644), m.name
+        private = sorted(m.name.split("/", 1)[1] for m in members if m.mode == 0o600)
+        expected = {"confs-10000": ["confs/fate_flow/conf/settings.py", "confs/fateboard/conf/application.properties",
+                                    "confs/meta-service/conf/meta-service.properties", "docker-compose.yml"],
+                    "serving-10000": ["confs/serving-server/conf/serving-server.properties", "docker-compose.yml"]}
+        assert private == expected[b.project]
 
 
 def test_write_output_is_honest(tmp_path):

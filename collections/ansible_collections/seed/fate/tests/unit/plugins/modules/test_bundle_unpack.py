@@ -54,3 +54,15 @@ def test_module_fails_naming_the_archive(tmp_path, capsys):
     bad.write_text("nope")
     r = run_module(capsys, src=str(bad), dest=str(tmp_path / "d"))
     assert r["failed"] and str(bad) in r["msg"]
+
+
+def test_module_max_size_refuses_naming_archive_and_member(tmp_path, capsys):
+    # Issue 11 item 6: content past max_size is refused before anything is written, in check mode too.
+    src = tar(tmp_path / "confs-1.tar", {"docker-compose.yml": "name: confs-1\n", "big": "x" * 4096})
+    dest = tmp_path / "d"
+    for check in (True, False):
+        r = run_module(capsys, src=src, dest=str(dest), max_size=1024, _ansible_check_mode=check)
+        assert r["failed"] and src in r["msg"] and "'confs-1/big'" in r["msg"] and "max_size" in r["msg"]
+    assert not dest.exists()
+    r = run_module(capsys, src=src, dest=str(dest))
+    assert r["changed"] and r["not_removed"] == [] and (dest / "confs-1").stat().st_mode & 0o777 == 0o700
