@@ -1,8 +1,9 @@
 """Test-wide markers and shared fixtures.
 
-seedemu and docker tests are skipped, with the reason, when what they need is missing. In CI
-(CI=true) every tier must run: a docker or seedemu test that is skipped, for whatever reason, is
-reported as a failure (``make test`` installs seedemu into .venv, ``.ci/run`` starts the engine).
+seedemu, docker and netns tests are skipped, with the reason, when what they need is missing. In CI
+(CI=true) every tier must run: a docker, seedemu or netns test that is skipped, for whatever reason, is
+reported as a failure (``make test`` installs seedemu into .venv, ``.ci/run`` starts the engine and runs
+as root). netns tests need no Docker, so they run in the unit tier (``-m "not docker and not seedemu"``).
 """
 
 import os
@@ -43,6 +44,26 @@ def docker_ready():
     return True, ""
 
 
+def netns_ready():
+    """Root, ``ip netns`` and iptables/ip6tables: what the network-namespace tests need (no Docker)."""
+    if os.geteuid() != 0:
+        return False, "needs root (network namespaces and iptables)"
+    missing = [c for c in ("ip", "iptables", "ip6tables") if not shutil.which(c)]
+    if missing:
+        return False, "missing on PATH: %s" % ", ".join(missing)
+    name = "sftest-seal-probe-%d" % os.getpid()
+    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if r.returncode:
+        return False, "cannot create a network namespace: %s" % r.stderr.strip()
+    try:
+        r = subprocess.run(["ip", "netns", "exec", name, "iptables", "-w", "-S"], capture_output=True, text=True)
+        if r.returncode:
+            return False, "iptables does not work in a network namespace: %s" % r.stderr.strip()
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return True, ""
+
+
 _CHECKS = {}
 
 
@@ -65,16 +86,20 @@ def pytest_runtest_setup(item):
         ok, reason = _check("docker", docker_ready)
         if not ok:
             pytest.skip(reason)
+    if item.get_closest_marker("netns"):
+        ok, reason = _check("netns", netns_ready)
+        if not ok:
+            pytest.skip(reason)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """In CI a skipped docker or seedemu test is a failure: those tiers are the product."""
+    """In CI a skipped docker, seedemu or netns test is a failure: those tiers are the product."""
     outcome = yield
     report = outcome.get_result()
     if not (in_ci() and report.skipped and not hasattr(report, "wasxfail")):
         return
-    tiers = [m for m in ("docker", "seedemu") if item.get_closest_marker(m)]
+    tiers = [m for m in ("docker", "seedemu", "netns") if item.get_closest_marker(m)]
     if tiers:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"

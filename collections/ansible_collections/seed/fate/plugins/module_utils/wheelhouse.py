@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A wheelhouse for one lock file, filled on the host from a long-lived wheel cache.
 
-Images must not download anything while they are built (the lab's isolation guard drops container
-egress, and a registry-free build should not depend on one). So every Python package an image needs is
+Images must not download anything while they are built (CI's host-wide isolation guard drops every
+container's egress, and a registry-free build should not depend on one). So every Python package an image needs is
 resolved once, pinned in a lock file (``name==version`` per line, as ``pip freeze`` writes), and its
 wheel is fetched or built **on the host** into a cache folder:
 

@@ -20,8 +20,8 @@ description:
   - Then makes O(path) hold exactly the locked wheels (hard links into the cache, or copies across
     file systems) and the lock itself as C(requirements.lock). An image build copies that folder in and
     installs it with C(pip install --no-index --no-deps --find-links <folder> -r <folder>/requirements.lock).
-  - Everything runs on the host, never inside a container, so it is not affected by the lab's isolation
-    guard and uses the host's pip configuration plus O(index_url), O(extra_index_urls), O(find_links).
+  - Everything runs on the host, never inside a container, so it is not affected by an isolation guard
+    (CI's drops every container's egress) and uses the host's pip configuration plus O(index_url), O(extra_index_urls), O(find_links).
 author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
