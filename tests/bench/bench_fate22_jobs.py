@@ -195,7 +195,10 @@ class Phases(object):
             self.jobs_started = True
             self._switch("verify jobs", t)
             if self.on_jobs:
-                self.on_jobs()
+                try:
+                    self.on_jobs()
+                except Exception as exc:  # the figures of the run matter more than this one
+                    print("WARNING: memory watch not started: %s" % exc, file=sys.stderr)
 
     def close(self, t):
         self._switch("end", t)
@@ -207,10 +210,20 @@ def party_hosts():
     r = sh([os.path.join(VENV_BIN, "ansible-inventory"), "-i", INVENTORY, "--list"], cwd=REPO, env=ansible_env())
     if r.returncode:
         raise BenchError("ansible-inventory failed: %s" % r.stderr[-2000:])
-    inv = json.loads(r.stdout)
+    # Strings from the inventory plugin come wrapped as {"__ansible_unsafe": "..."}.
+    inv = json.loads(r.stdout, object_hook=lambda o: o["__ansible_unsafe"] if list(o) == ["__ansible_unsafe"] else o)
     hostvars = inv.get("_meta", {}).get("hostvars", {})
+
+    def members(group, seen=()):
+        g = inv.get(group) or {}
+        hosts = list(g.get("hosts") or [])
+        for child in g.get("children") or []:
+            if child not in seen:
+                hosts += members(child, seen + (group,))
+        return hosts
+
     out = {}
-    for h in inv.get("fate_parties", {}).get("hosts", []):
+    for h in dict.fromkeys(members("fate_parties")):
         hv = hostvars[h]
         t = hv["seedfate_clusters"]["training"]
         out[str(hv["seedfate_party_id"])] = {
