@@ -19,7 +19,10 @@ under build/bench22; the party layout of molecule/fate22: guest 9999 in AS212, h
 4. memory: per party, during the jobs (from the toy job's start to the LR's end), the sum over the party's
    containers of the cgroup's peak (cgroup v1 memory.max_usage_in_bytes / v2 memory.peak, reset when the
    jobs start; page cache included) and the peak of the summed working set sampled every 2 s (usage minus
-   inactive file cache, what `docker stats` shows), against the goal of 1.5 GB (10^9 bytes) per party.
+   inactive file cache, what `docker stats` shows), against the goal of 1.5 GB (10^9 bytes) per party;
+5. context for the ratios: per job, the CPU the lab's containers used and the CPU everything else on the
+   host used meanwhile ("other processes", in cores: anything beside the bench skews the comparison),
+   and FATE's own elapsed seconds of the job and of each task at the guest (flow job/task query).
 
 Figures go to build/bench/fate22_jobs.json (--out) and a table on stdout. Everything it made is removed at
 the end, also after a failure or Ctrl-C: the flat projects and network, the lab (teardown.yml as above), the
@@ -87,6 +90,7 @@ PLAY_PHASES = {"Build seed.fate images": "images", "Emulated Internet": "network
                "Read the parties the skeleton placed": "network", "Render FATE configuration bundles": "config",
                "Deploy FATE parties": "deploy", "Verify FATE parties": "verify reachability"}
 JOBS_TASK = "Run the toy job"
+FLOW_PORT = fate_versions.get(VERSION)["verify"]["jobs"]["toy_example"].get("http_port", 9380)
 
 
 class BenchError(Exception):
@@ -157,6 +161,7 @@ def play(playbook, *extra, log=None, on_line=None):
             t = time.monotonic() - start
             if out:
                 out.write(line)
+                out.flush()
             tail = (tail + [line])[-80:]
             if on_line:
                 on_line(line, t)
@@ -176,9 +181,10 @@ def play(playbook, *extra, log=None, on_line=None):
 class Phases(object):
     """Seconds per phase of one playbook run, from its PLAY [..] and TASK [..] headers as they stream."""
 
-    def __init__(self, on_jobs=None):
+    def __init__(self, on_task=None):
         self.current, self.since, self.seconds = "startup", 0.0, {}
-        self.on_jobs = on_jobs
+        # Task name part -> callback, each called once, when the first task of that name starts.
+        self.on_task = dict(on_task or {})
         self.jobs_started = False
 
     def _switch(self, phase, t):
@@ -191,14 +197,15 @@ class Phases(object):
             self._switch(PLAY_PHASES.get(name, name), t)
         elif line.startswith("PLAY RECAP"):
             self._switch("recap", t)
-        elif line.startswith("TASK [") and JOBS_TASK in line and not self.jobs_started:
-            self.jobs_started = True
-            self._switch("verify jobs", t)
-            if self.on_jobs:
+        elif line.startswith("TASK ["):
+            if JOBS_TASK in line and not self.jobs_started:
+                self.jobs_started = True
+                self._switch("verify jobs", t)
+            for part in [p for p in self.on_task if p in line]:
                 try:
-                    self.on_jobs()
-                except Exception as exc:  # the figures of the run matter more than this one
-                    print("WARNING: memory watch not started: %s" % exc, file=sys.stderr)
+                    self.on_task.pop(part)()
+                except Exception as exc:  # the figures of the run matter more than a watch
+                    print("WARNING: at task %r: %s" % (part, exc), file=sys.stderr)
 
     def close(self, t):
         self._switch("end", t)
@@ -276,8 +283,8 @@ def _read_int(path):
         return int(f.read().split()[0])
 
 
-def _stat(d, key):
-    with open(os.path.join(d, "memory.stat")) as f:
+def _stat(path, key):
+    with open(path) as f:
         for line in f:
             k, v = line.split()
             if k == key:
@@ -309,16 +316,13 @@ class MemWatch(object):
 
     def start(self):
         for party, project in self.projects.items():
-            ids = sh(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=%s" % project]).stdout.split()
             found = []
-            if ids:
-                for c in json.loads(sh(["docker", "inspect"] + ids).stdout or "[]"):
-                    kind, d = _container_cgroup(c["Id"], c["State"].get("Pid") or 0)
-                    rec = {"name": c["Name"].lstrip("/"), "id": c["Id"], "kind": kind, "dir": d, "peak_file": None,
-                           "reset": False}
-                    if kind:
-                        self._reset(rec)
-                    found.append(rec)
+            for name, cid, pid in project_containers(project):
+                kind, d = _container_cgroup(cid, pid)
+                rec = {"name": name, "id": cid, "kind": kind, "dir": d, "peak_file": None, "reset": False}
+                if kind:
+                    self._reset(rec)
+                found.append(rec)
             self.containers[party] = found
             self.ws_max[party] = 0
         self.thread = threading.Thread(target=self._loop, name="memwatch", daemon=True)
@@ -363,7 +367,8 @@ class MemWatch(object):
                 usage, inactive = "memory.usage_in_bytes", "total_inactive_file"
             else:
                 usage, inactive = "memory.current", "inactive_file"
-            return _read_int(os.path.join(rec["dir"], usage)) - _stat(rec["dir"], inactive)
+            stat = os.path.join(rec["dir"], "memory.stat")
+            return _read_int(os.path.join(rec["dir"], usage)) - _stat(stat, inactive)
         except (OSError, ValueError):
             return None
 
@@ -413,6 +418,122 @@ class MemWatch(object):
         return out
 
 
+def project_containers(project):
+    """[(name, id, pid)] of a compose project's running containers."""
+    ids = sh(["docker", "ps", "-q", "--filter", "label=com.docker.compose.project=%s" % project]).stdout.split()
+    if not ids:
+        return []
+    return [(c["Name"].lstrip("/"), c["Id"], c["State"].get("Pid") or 0)
+            for c in json.loads(sh(["docker", "inspect"] + ids).stdout or "[]")]
+
+
+def host_busy_seconds():
+    """CPU seconds the whole host spent busy (all cores; /proc/stat user..steal less idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def _cpu_cgroup(cid, pid):
+    """(kind, file) of a container's CPU time: v1 cpuacct.usage (ns) or v2 cpu.stat (usage_usec)."""
+    cands = []
+    try:
+        with open("/proc/%d/cgroup" % pid) as f:
+            for line in f.read().splitlines():
+                hid, ctrls, path = line.split(":", 2)
+                if "cpuacct" in ctrls.split(","):
+                    cands += [("v1", "/sys/fs/cgroup/%s%s/cpuacct.usage" % (m, path))
+                              for m in ("cpuacct", "cpu,cpuacct", "cpuacct,cpu")]
+                elif hid == "0" and not ctrls:
+                    cands.append(("v2", "/sys/fs/cgroup%s/cpu.stat" % path))
+    except (OSError, ValueError):
+        pass
+    cands += [("v2", "/sys/fs/cgroup/system.slice/docker-%s.scope/cpu.stat" % cid),
+              ("v2", "/sys/fs/cgroup/docker/%s/cpu.stat" % cid),
+              ("v1", "/sys/fs/cgroup/cpuacct/docker/%s/cpuacct.usage" % cid),
+              ("v1", "/sys/fs/cgroup/cpu,cpuacct/docker/%s/cpuacct.usage" % cid)]
+    return next(((k, f) for k, f in cands if os.path.isfile(f)), (None, None))
+
+
+class CpuWatch(object):
+    """CPU seconds of the lab's containers and of everything else on the host, per interval between marks.
+
+    The jobs compete for the two cores with whatever else runs: "other" (host busy time less the lab's
+    containers, docker exec'd processes included in theirs) says how much of the machine was not the lab's.
+    """
+
+    def __init__(self, projects):
+        self.projects = projects
+        self.files = []
+        self.last = {}
+        self.marks = []
+        self.notes = set()
+
+    def _lab_seconds(self):
+        total = 0.0
+        for name, kind, path in self.files:
+            try:
+                value = _read_int(path) / 1e9 if kind == "v1" else _stat(path, "usage_usec") / 1e6
+                self.last[name] = value
+            except (OSError, ValueError):
+                value = self.last.get(name, 0.0)
+            total += value
+        return total
+
+    def start(self, label):
+        for project in self.projects:
+            for name, cid, pid in project_containers(project):
+                kind, path = _cpu_cgroup(cid, pid)
+                if kind:
+                    self.files.append((name, kind, path))
+                else:
+                    self.notes.add("no CPU accounting for %s" % name)
+        self.mark(label)
+
+    def mark(self, label):
+        self.marks.append((label, time.monotonic(), host_busy_seconds(), self._lab_seconds()))
+
+    def stop(self):
+        if not self.marks:
+            return {}
+        self.mark(None)
+        out = {}
+        for (label, t0, h0, l0), (_n, t1, h1, l1) in zip(self.marks, self.marks[1:]):
+            wall, lab = t1 - t0, l1 - l0
+            other = max(0.0, (h1 - h0) - lab)
+            out[label] = {"wall_seconds": round(wall, 1), "lab_cpu_seconds": round(lab, 1),
+                          "other_cpu_seconds": round(other, 1),
+                          "other_cores": round(other / wall, 2) if wall > 0 else None,
+                          "lab_cores": round(lab / wall, 2) if wall > 0 else None}
+        if self.notes:
+            out["_notes"] = sorted(self.notes)
+        self.marks = []
+        return out
+
+
+def fate_timing(parties, job_id, guest_id):
+    """FATE's own view of a job at the guest: the job's elapsed seconds and each task's."""
+    lab = fate_jobs.Lab(docker_run)
+    guest = [p for p in parties if p["party_id"] == str(guest_id)][0]
+    out = {"job_elapsed_seconds": None, "tasks": {}}
+    if not job_id:
+        return out
+    args = ["-j", job_id, "-r", "guest", "-p", str(guest_id)]
+
+    def records(what):
+        resp = lab.flow_json(guest["flow_container"], [what, "query"] + args)
+        data = resp.get("data") if isinstance(resp, dict) else None
+        data = [data] if isinstance(data, dict) else data or []
+        return [r for r in data if isinstance(r, dict) and isinstance(r.get("elapsed"), (int, float))]
+
+    for rec in records("job"):
+        out["job_elapsed_seconds"] = round(rec["elapsed"] / 1000.0, 1)
+    for rec in records("task"):
+        if rec.get("task_name"):
+            out["tasks"][rec["task_name"]] = round(rec["elapsed"] / 1000.0, 1)
+    return out
+
+
 # ---------------------------------------------------------------------------------------- the jobs
 def verify_defaults():
     with open(os.path.join(COLLECTION, "roles", "fate_verify", "defaults", "main.yml")) as f:
@@ -439,7 +560,7 @@ def docker_run(argv, data=None):
     return r.returncode, r.stdout, r.stderr
 
 
-def run_jobs(parties, toy_roles, lr_roles, router_project):
+def run_jobs(parties, toy_roles, lr_roles, router_project, mark=lambda label: None):
     """The toy job, the breast uploads and the hetero LR, as roles/fate_verify/tasks/jobs.yml runs them."""
     d = verify_defaults()
     lab = fate_jobs.Lab(docker_run)
@@ -453,6 +574,7 @@ def run_jobs(parties, toy_roles, lr_roles, router_project):
                 shlex.quote(toy_roles["guest"]), shlex.quote(toy_roles["host"]), int(d["fate_verify_toy_timeout"]))})
     except fate_jobs.JobError as exc:
         out["toy_example"] = dict(exc.result, status=exc.result.get("status", "failed"), error=str(exc))
+    mark("hetero_lr_data")
     data_dir = d["fate_verify_lr_data_dir"]
     generate = "seedfate-breast-data %s" % shlex.quote(data_dir)
     try:
@@ -467,6 +589,7 @@ def run_jobs(parties, toy_roles, lr_roles, router_project):
         out["hetero_lr_data"] = {"status": "failed", "error": str(exc)}
         return out
     guest = by_id[lr_roles["guest"]]
+    mark("hetero_lr")
     try:
         out["hetero_lr"] = fate_jobs.run_job(lab, {
             "name": "hetero_lr", "kind": "pipeline", "roles": lr_roles, "parties": parties,
@@ -732,6 +855,12 @@ def print_table(res):
             "%.4f" % e["auc"] if e.get("auc") is not None else "-",
             "%.4f" % f["auc"] if f.get("auc") is not None else "-"))
         for where, j in (("emulated", e), ("flat", f)):
+            cpu = (res.get(where, {}).get("cpu") or {}).get(job) or {}
+            fate = j.get("fate") or {}
+            if cpu or fate.get("job_elapsed_seconds") is not None:
+                print("  %-8s FATE job elapsed %s s; CPU lab %s cores, other processes %s cores; tasks %s" % (
+                    where, fate.get("job_elapsed_seconds", "-"), cpu.get("lab_cores", "-"), cpu.get("other_cores", "-"),
+                    ", ".join("%s %s" % kv for kv in sorted((fate.get("tasks") or {}).items())) or "-"))
             if j.get("status") not in (None, "success"):
                 print("  %s %s: %s %s" % (job, where, j.get("status"), (j.get("error") or "")[:300]))
     print()
@@ -780,12 +909,21 @@ def main():
             cleanup(log, keep_build=False)
         write_inventory()
 
-        # 1-2. The lab from zero: site.yml, phases from its headers; memory from the toy job's start.
+        # 1-2. The lab from zero: site.yml, phases from its headers; memory and CPU from the toy job's start.
         print("== emulated: playbooks/site.yml from zero (log %s)" % log, flush=True)
         emu_watch = MemWatch(dict((p, "confs-%s" % p) for p, _a in PARTIES))
-        phases = Phases(on_jobs=emu_watch.start)
-        site_rc, site_secs, tail = play("site.yml", log=log, on_line=phases.line)
-        res["emulated"]["memory"] = emu_watch.stop()
+        emu_cpu = CpuWatch(["confs-%s" % p for p, _a in PARTIES] + [PROJECT])
+        phases = Phases(on_task={
+            JOBS_TASK: lambda: (emu_watch.start(), emu_cpu.start("toy_example")),
+            "Generate the breast data": lambda: emu_cpu.mark("hetero_lr_data"),
+            "Run the hetero logistic regression": lambda: emu_cpu.mark("hetero_lr"),
+            "Collect the report": lambda: emu_cpu.mark("report")})
+        try:
+            site_rc, site_secs, tail = play("site.yml", log=log, on_line=phases.line)
+        finally:
+            res["emulated"]["memory"] = emu_watch.stop()
+            res["emulated"]["cpu"] = emu_cpu.stop()
+            res["emulated"]["cpu"].pop("report", None)
         res["emulated"]["phases"] = phases.close(site_secs)
         res["emulated"]["site_seconds"] = round(site_secs, 1)
         res["emulated"]["site_rc"] = site_rc
@@ -803,6 +941,10 @@ def main():
                                    "network_prefix": hosts[p]["network_prefix"]}) for p, _a in PARTIES)
         toy_roles = report["jobs"]["toy_example"]["parties"]
         lr_roles = report["jobs"]["hetero_lr"]["parties"]
+        emu_parties = job_parties(hosts, lambda p: "confs-%s" % p, FLOW_PORT)
+        for k, roles in (("toy_example", toy_roles), ("hetero_lr", lr_roles)):
+            res["emulated"]["jobs"][k]["fate"] = fate_timing(emu_parties, res["emulated"]["jobs"][k]["job_id"],
+                                                             roles["guest"])
 
         # The emulated Internet and the parties go (data purged); the rendered bundles stay in build/bench22.
         print("== teardown of the lab (purge, network)", flush=True)
@@ -813,16 +955,20 @@ def main():
         # 3. The same bundles on one flat network; the same jobs through fate_jobs.
         print("== flat: the same bundles on %s" % FLAT, flush=True)
         res["flat"].update(flat_up(hosts))
-        flow_port = fate_versions.get(VERSION)["verify"]["jobs"]["toy_example"].get("http_port", 9380)
-        parties = job_parties(hosts, flat_project, flow_port)
+        parties = job_parties(hosts, flat_project, FLOW_PORT)
         flat_watch = MemWatch(dict((p, flat_project(p)) for p, _a in PARTIES))
+        flat_cpu = CpuWatch([flat_project(p) for p, _a in PARTIES])
         flat_watch.start()
+        flat_cpu.start("toy_example")
         print("== flat: toy, uploads, hetero LR", flush=True)
         try:
-            jobs = run_jobs(parties, toy_roles, lr_roles, router_project="%s-norouters" % FLAT)
+            jobs = run_jobs(parties, toy_roles, lr_roles, router_project="%s-norouters" % FLAT, mark=flat_cpu.mark)
         finally:
             res["flat"]["memory"] = flat_watch.stop()
+            res["flat"]["cpu"] = flat_cpu.stop()
         res["flat"]["jobs"] = dict((k, job_summary(jobs.get(k))) for k in ("toy_example", "hetero_lr"))
+        for k, roles in (("toy_example", toy_roles), ("hetero_lr", lr_roles)):
+            res["flat"]["jobs"][k]["fate"] = fate_timing(parties, res["flat"]["jobs"][k]["job_id"], roles["guest"])
         res["flat"]["uploads"] = jobs.get("hetero_lr_data")
         res["ratio_emulated_over_flat"] = {}
         for k in ("toy_example", "hetero_lr"):
