@@ -845,13 +845,13 @@ def print_table(res):
         print("%-22s %8.1f  (%s %s, internal)"
               % ("flat up + ready", flat["up_seconds"], flat["network"], flat["subnet"]))
     print()
-    print("%-10s %10s %10s %7s %8s %8s" % ("job", "emulated s", "flat s", "ratio", "AUC emu", "AUC flat"))
+    print("%-11s %10s %10s %7s %8s %8s" % ("job", "emulated s", "flat s", "ratio", "AUC emu", "AUC flat"))
     for job in ("toy_example", "hetero_lr"):
         e = (lab.get("jobs") or {}).get(job) or {}
         f = (flat.get("jobs") or {}).get(job) or {}
         ratio = res.get("ratio_emulated_over_flat", {}).get(job)
-        print("%-10s %10s %10s %7s %8s %8s" % (
-            job[:10], e.get("wall_seconds", "-"), f.get("wall_seconds", "-"), "%.2f" % ratio if ratio else "-",
+        print("%-11s %10s %10s %7s %8s %8s" % (
+            job, e.get("wall_seconds", "-"), f.get("wall_seconds", "-"), "%.2f" % ratio if ratio else "-",
             "%.4f" % e["auc"] if e.get("auc") is not None else "-",
             "%.4f" % f["auc"] if f.get("auc") is not None else "-"))
         for where, j in (("emulated", e), ("flat", f)):
