@@ -125,8 +125,8 @@ def host_address(value, prefix, what="address", network=None):
     text = ipv4_address(value, what, private=True)
     ip = ipaddress.IPv4Address(text)
     if ip not in prefix:
-        raise Invalid("%s %s is not inside %s %s" % (what, text, "%s's prefix" % network if network else "the prefix",
-                                                      prefix))
+        where = "%s's prefix" % network if network else "the prefix"
+        raise Invalid("%s %s is not inside %s %s" % (what, text, where, prefix))
     if prefix.prefixlen <= 30 and ip in (prefix.network_address, prefix.broadcast_address):
         raise Invalid("%s %s is the %s address of %s, not a host address"
                       % (what, text, "network" if ip == prefix.network_address else "broadcast", prefix))
