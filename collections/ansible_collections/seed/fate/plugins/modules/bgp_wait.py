@@ -15,7 +15,7 @@ description:
   - Asks BIRD in each router and route-server container (C(birdc show protocols)) until every BGP
     session reports C(Established), or fails after O(timeout) seconds naming the sessions that are not up.
   - With O(routes), also waits until every router of the ASes O(route_asns) holds every one of those prefixes
-    in its kernel routing table (C(ip -4 route show)): sessions can all be up while routes do not cross an AS
+    in its kernel routing table (C(ip -4 route show)), since sessions can all be up while routes do not cross an AS
     (for example a multi-router AS without iBGP). The failure names each router and the prefixes it lacks.
   - The containers are those of a seedemu compose project (found by the C(com.docker.compose.project)
     label and seedemu's node role label), or an explicit list.
