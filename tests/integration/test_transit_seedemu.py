@@ -29,8 +29,11 @@ pytestmark = [pytest.mark.seedemu]
 LOOPBACKS = "10.0.0.0/24"
 
 
+def stub(ix, **extra):
+    return dict({"networks": ["net0"], "routers": {"router0": ["net0", "ix%d" % ix]}}, **extra)
+
+
 def transit_lab():
-    stub = lambda ix, **extra: dict({"networks": ["net0"], "routers": {"router0": ["net0", "ix%d" % ix]}}, **extra)  # noqa: E731
     return {
         "seedfate_topology": {
             "internet_exchanges": [124, 125],

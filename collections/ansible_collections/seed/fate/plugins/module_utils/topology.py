@@ -308,8 +308,8 @@ def _check_shared_ix(field, ix, a, b):
     if ix in at_a and ix in at_b:
         return
     shared = sorted(set(at_a) & set(at_b))
-    where = "AS%d is at %s; AS%d is at %s" % (a["asn"], ", ".join("ix%d" % i for i in at_a) or "no IX",
-                                             b["asn"], ", ".join("ix%d" % i for i in at_b) or "no IX")
+    where = "AS%d is at %s; AS%d is at %s" % (
+        a["asn"], ", ".join("ix%d" % i for i in at_a) or "no IX", b["asn"], ", ".join("ix%d" % i for i in at_b) or "no IX")
     if not shared:
         raise TopologyError(field, "AS%d and AS%d share no internet exchange, so they cannot peer or have a "
                                    "relationship (%s)" % (a["asn"], b["asn"], where))

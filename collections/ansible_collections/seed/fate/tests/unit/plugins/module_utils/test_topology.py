@@ -293,10 +293,13 @@ def test_name_clash_checked_against_the_version_components():
 
 # --- Transit ASes, several routers and networks per AS; the cross-field checks (issue 12 items 1, 7) ---
 
+def stub(ix):
+    return {"networks": ["net0"], "routers": {"router0": ["net0", "ix%d" % ix]}}
+
+
 def transit():
     """Two IXes joined by transit AS240 (r1 at ix124, r2 at ix125, one internal network between them),
     stubs 241/242 at ix124 and 243/244 at ix125 as its customers, a party in each stub."""
-    stub = lambda ix: {"networks": ["net0"], "routers": {"router0": ["net0", "ix%d" % ix]}}  # noqa: E731
     return {
         "topology": {
             "internet_exchanges": [124, 125],
