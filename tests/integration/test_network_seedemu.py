@@ -13,6 +13,7 @@ Everything this test makes is removed at the end: the project's containers, netw
 isolation-guard rule (own comment), and the emulator node image when this test had to build it.
 """
 
+import contextlib
 import json
 import os
 import shlex
@@ -53,18 +54,21 @@ def image_exists(name):
 
 
 class Lab(object):
-    def __init__(self, root):
-        self.project = "sftest-network-%s" % uuid.uuid4().hex[:6]
-        self.comment = "sftest-network lab %s" % self.project
+    """A private inventory for playbooks/network.yml: the default lab with probes, or ``lab`` (group vars)."""
+
+    def __init__(self, root, lab=None, name="sftest-network"):
+        self.project = "%s-%s" % (name, uuid.uuid4().hex[:6])
+        self.comment = "%s lab %s" % (name, self.project)
         self.root = root
         self.build = os.path.join(root, "build")
         inv = os.path.join(root, "inventory")
         os.makedirs(os.path.join(inv, "group_vars", "all"))
-        with open(DEFAULT_TOPOLOGY) as f:
-            lab = yaml.safe_load(f)
-        systems = lab["seedfate_topology"]["autonomous_systems"]
-        systems[150]["hosts"] = ["probe"]
-        systems[152]["hosts"] = ["probe"]
+        if lab is None:
+            with open(DEFAULT_TOPOLOGY) as f:
+                lab = yaml.safe_load(f)
+            systems = lab["seedfate_topology"]["autonomous_systems"]
+            systems[150]["hosts"] = ["probe"]
+            systems[152]["hosts"] = ["probe"]
         lab.update({
             "seedfate_lab_name": self.project,
             "seedfate_build_dir": self.build,
@@ -82,9 +86,11 @@ class Lab(object):
                     "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
         self.inventory = inv
 
-    def play(self, *extra):
+    def play(self, *extra, **kwargs):
+        """Run the playbook; ``fail=True`` expects it to fail and returns (doc, [(task, msg)] of the failures)."""
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+        env.update(kwargs.get("env") or {})
         cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory,
                os.path.join(REPO, "playbooks", "network.yml")] + list(extra)
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
@@ -94,6 +100,9 @@ class Lab(object):
             raise AssertionError("ansible-playbook gave no JSON (rc %d): %s" % (proc.returncode, proc.stderr[-3000:]))
         failed = [(t["task"]["name"], h.get("msg")) for t in doc["plays"][0]["tasks"]
                   for h in t["hosts"].values() if h.get("failed") and not h.get("ignore_errors")]
+        if kwargs.get("fail"):
+            assert proc.returncode != 0 and failed, "the playbook was expected to fail"
+            return doc, failed
         assert proc.returncode == 0, "playbook failed: %s\n%s" % (failed, proc.stderr[-2000:])
         return doc
 
@@ -136,7 +145,13 @@ def lab(tmp_path):
     if busy:
         pytest.skip("the default lab's subnets are in use by other docker networks (%s): take that lab down "
                     "first (playbooks/network.yml -e network_state=absent)" % ", ".join(busy))
-    lab = Lab(str(tmp_path))
+    with cleaned_up(Lab(str(tmp_path)), tmp_path) as made:
+        yield made
+
+
+@contextlib.contextmanager
+def cleaned_up(lab, tmp_path):
+    """Yield ``lab``; then remove its containers, networks, guard rules (by comment) and the images it built."""
     had_node_image = image_exists(NODE_IMAGE)
     had_images = set(sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split())
     try:
@@ -145,10 +160,10 @@ def lab(tmp_path):
         if project_containers(lab.project) or project_networks(lab.project):
             subprocess.run(["docker", "compose", "-p", lab.project, "down", "--remove-orphans", "-t", "1"],
                            cwd=str(tmp_path), capture_output=True)
-        rules = sh("iptables", "-w", "-S", "DOCKER-USER").stdout.splitlines()
-        for rule in rules:
-            if '--comment "%s"' % lab.comment in rule:
-                sh("iptables", "-w", "-D", "DOCKER-USER", *shlex.split(rule)[2:])
+        for tables in ("iptables", "ip6tables"):
+            for rule in sh(tables, "-w", "-S", "DOCKER-USER").stdout.splitlines():
+                if '--comment "%s"' % lab.comment in rule:
+                    sh(tables, "-w", "-D", "DOCKER-USER", *shlex.split(rule)[2:])
         # Images this test built: the project's own, and base tags that did not exist before.
         now = set(sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split())
         for ref in sorted(now - had_images):

@@ -153,3 +153,114 @@ def wait_established(run, docker_cli, containers, timeout, interval=2.0, birdc="
         if elapsed >= timeout:
             return False, result, elapsed
         sleep(max(0.0, min(interval, timeout - elapsed)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Convergence: sessions up is not enough, the routes must be where the traffic needs them.
+# ---------------------------------------------------------------------------------------------
+
+ASN_LABEL = "org.seedsecuritylabs.seedemu.meta.asn"
+
+
+def is_router_role(role):
+    """Roles that forward traffic (and so need the routes in their kernel table): not route servers."""
+    return "router" in (role or "").lower()
+
+
+def discover_routers(run, docker_cli, project):
+    """[(container, asn)] of the router containers (not route servers) of a compose project.
+
+    ``asn`` is an int, or None when the container has no seedemu ASN label.
+    """
+    fmt = '{{.Names}}\t{{.Label "%s"}}\t{{.Label "%s"}}' % (ROLE_LABEL, ASN_LABEL)
+    argv = [docker_cli, "ps", "-a", "--filter", "label=%s=%s" % (PROJECT_LABEL, project), "--format", fmt]
+    rc, out, err = run(argv)
+    if rc != 0:
+        raise RuntimeError("cannot list the containers of compose project %s: %s" % (project, (err or out).strip()))
+    found = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and is_router_role(parts[1]):
+            asn = parts[2].strip()
+            found.append((parts[0], int(asn) if asn.isdigit() else None))
+    return sorted(found, key=lambda item: item[0])
+
+
+def parse_kernel_routes(text):
+    """The destinations of ``ip -4 route show`` output, as written there (``10.152.0.0/24``, ``default``)."""
+    return set(line.split()[0] for line in (text or "").splitlines() if line.strip())
+
+
+def _same_prefix(a, b):
+    import ipaddress
+    try:
+        return ipaddress.ip_network(a, strict=False) == ipaddress.ip_network(b, strict=False)
+    except ValueError:
+        return a == b
+
+
+def missing_routes(run, docker_cli, targets, prefixes):
+    """Ask each router's kernel table once. ``targets``: containers; ``prefixes``: what each must hold.
+
+    Returns [{"container": c, "missing": [prefix, ...]}] for the routers that lack some (or do not answer:
+    then every prefix is missing and ``error`` says why).
+    """
+    out = []
+    for container in targets:
+        rc, text, err = run([docker_cli, "exec", container, "ip", "-4", "route", "show"])
+        if rc != 0:
+            reason = (err or text or "rc=%d" % rc).strip().splitlines()
+            out.append({"container": container, "missing": list(prefixes), "error": reason[-1] if reason else ""})
+            continue
+        have = parse_kernel_routes(text)
+        lacking = [p for p in prefixes if p not in have and not any(_same_prefix(p, h) for h in have if "/" in h)]
+        if lacking:
+            out.append({"container": container, "missing": lacking})
+    return out
+
+
+def describe_missing(entries):
+    """``as241brd-router0-10.241.0.254 lacks 10.243.0.0/24, 10.244.0.0/24``; one clause per router."""
+    parts = []
+    for entry in entries:
+        text = "%s lacks %s" % (entry["container"], ", ".join(entry["missing"]))
+        if entry.get("error"):
+            text += " (cannot read its routing table: %s)" % entry["error"]
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def wait_converged(run, docker_cli, containers, timeout, interval=2.0, birdc="birdc", route_targets=(),
+                   prefixes=(), route_timeout=30, clock=time.monotonic, sleep=time.sleep):
+    """Poll until every BGP session is Established and every router of ``route_targets`` holds every prefix
+    of ``prefixes`` in its kernel table.
+
+    Gives up after ``timeout`` seconds in all, or ``route_timeout`` seconds after the sessions were first all
+    Established (routes that have not spread by then will not: a missing iBGP or peering, a filter).
+    Returns (ok, last poll result with ``missing_routes``, seconds waited, what failed: "sessions" | "routes"
+    | None).
+    """
+    start = clock()
+    sessions_up_at = None
+    while True:
+        result = poll(run, docker_cli, containers, birdc)
+        result["missing_routes"] = []
+        now = clock()
+        if not result["problems"]:
+            if sessions_up_at is None:
+                sessions_up_at = now
+            if prefixes and route_targets:
+                result["missing_routes"] = missing_routes(run, docker_cli, route_targets, list(prefixes))
+                now = clock()
+            if not result["missing_routes"]:
+                return True, result, now - start, None
+            if now - sessions_up_at >= route_timeout or now - start >= timeout:
+                return False, result, now - start, "routes"
+        else:
+            sessions_up_at = None
+            if now - start >= timeout:
+                return False, result, now - start, "sessions"
+        left = timeout - (now - start)
+        if sessions_up_at is not None:
+            left = min(left, route_timeout - (now - sessions_up_at))
+        sleep(max(0.0, min(interval, left)))

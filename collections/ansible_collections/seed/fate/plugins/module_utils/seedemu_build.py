@@ -57,6 +57,9 @@ SOFTWARE_VARIABLE = "images_node_software"
 _APT_INSTALL_RE = re.compile(r"\bapt-get\s+(?:-\S+\s+)*install\b(?P<args>[^&;|\n]*)")
 _REAL_WORLD_RE = re.compile(r"^COPY\s+\S+\s+/rw_configure_script\s*$", re.MULTILINE)
 MODEL_FILE = ".seedfate-model.json"
+# Testing only: "1" leaves the Ibgp layer out (OSPF stays), so a multi-router AS carries no routes across
+# itself - the broken lab the convergence wait must report. Not an option of any module or role.
+NO_IBGP_ENV = "SEEDFATE_TESTING_NO_IBGP"
 RUNNER_ENV = "SEEDFATE_RUNNER_CONFIG"
 
 
@@ -282,6 +285,28 @@ def _peering(ebgp, peering, relationship_cls):
         ebgp.addPrivatePeering(peering["ix"], peering["a"], peering["b"], abRelationship=rel)
 
 
+def add_interior_routing(emu, model, ibgp=True):
+    """Ibgp and Ospf layers for the ASes with more than one router (every seedemu example with a multi-router
+    AS adds both): OSPF carries the routers' loopbacks and internal networks, iBGP (full mesh over the
+    loopbacks) carries what each border router learnt by eBGP to the others. ASes with one router are masked
+    in both, so their compiled output is what it was without the layers. Returns the ASNs covered; adds
+    nothing when there are none."""
+    from seedemu.layers import Ibgp, Ospf
+
+    multi = topo.multi_router_asns(model)
+    if not multi:
+        return []
+    ospf, ibgp_layer = Ospf(), Ibgp()
+    for system in model["autonomous_systems"]:
+        if system["asn"] not in multi:
+            ospf.maskAsn(system["asn"])
+            ibgp_layer.maskAsn(system["asn"])
+    emu.addLayer(ospf)
+    if ibgp:
+        emu.addLayer(ibgp_layer)
+    return multi
+
+
 def build_declarative(model, project, staging, images="default", offline_image=DEFAULT_OFFLINE_IMAGE,
                       offline_software=None, internet_map=False, internet_map_port=8080, fate_version=None):
     """Render and compile a normalised lab into ``staging``/output. Returns a BuildResult.
@@ -325,6 +350,7 @@ def build_declarative(model, project, staging, images="default", offline_image=D
                 _peering(ebgp, peering, PeerRelationship)
             for layer in (base, routing, ebgp, hosts):
                 emu.addLayer(layer)
+            add_interior_routing(emu, model, ibgp=os.environ.get(NO_IBGP_ENV, "") != "1")
             emu.render()
 
             ghost_keys = set((str(g["asn"]), "hnode", g["name"]) for g in plan)

@@ -298,6 +298,50 @@ def _at_ix(system, ix):
     return any(("ix%d" % ix) in r["joins"] for r in system["routers"])
 
 
+def _ixes_of(system):
+    return sorted(int(m.group(1)) for r in system["routers"] for m in (_IX_RE.match(j) for j in r["joins"]) if m)
+
+
+def _check_shared_ix(field, ix, a, b):
+    """A private peering (a relationship) needs both ASes at its IX: say which IXes they do share, if any."""
+    at_a, at_b = _ixes_of(a), _ixes_of(b)
+    if ix in at_a and ix in at_b:
+        return
+    shared = sorted(set(at_a) & set(at_b))
+    where = "AS%d is at %s; AS%d is at %s" % (
+        a["asn"], ", ".join("ix%d" % i for i in at_a) or "no IX", b["asn"], ", ".join("ix%d" % i for i in at_b) or "no IX")
+    if not shared:
+        raise TopologyError(field, "AS%d and AS%d share no internet exchange, so they cannot peer or have a "
+                                   "relationship (%s)" % (a["asn"], b["asn"], where))
+    missing = a["asn"] if ix not in at_a else b["asn"]
+    raise TopologyError(field + ".ix", "AS%d has no router at ix%d, so AS%d and AS%d cannot peer there; they share %s"
+                        % (missing, ix, a["asn"], b["asn"], ", ".join("ix%d" % i for i in shared)))
+
+
+def _check_ix_peerings(systems, peerings):
+    """A router joining an IX where its AS has no peering (route server or private) carries no route there."""
+    peers = set()
+    for peering in peerings:
+        for asn in (peering["asns"] if peering["type"] == "route_server" else (peering["a"], peering["b"])):
+            peers.add((peering["ix"], asn))
+    for system in systems:
+        for router in system["routers"]:
+            for j, target in enumerate(router["joins"]):
+                m = _IX_RE.match(target)
+                if m and (int(m.group(1)), system["asn"]) not in peers:
+                    raise TopologyError(
+                        "topology.autonomous_systems.%d.routers.%s" % (system["asn"], router["name"]),
+                        "router %s joins %s, but AS%d does not peer at %s: add it to a peering there "
+                        "(topology.peerings: {ix: %s, route_server: [...]} or {ix: %s, a: ..., b: ..., "
+                        "relationship: ...}) or remove %s from the router's networks"
+                        % (router["name"], target, system["asn"], target, m.group(1), m.group(1), target))
+
+
+def multi_router_asns(model):
+    """ASNs of the ASes with more than one router: they need iBGP and an IGP (OSPF) inside."""
+    return [s["asn"] for s in model["autonomous_systems"] if len(s["routers"]) > 1]
+
+
 def _peerings(value, field, ixes, systems):
     by_asn = dict((s["asn"], s) for s in systems)
     out, private = [], {}
@@ -310,11 +354,11 @@ def _peerings(value, field, ixes, systems):
         if ix not in ixes:
             raise TopologyError(sub + ".ix", "unknown internet exchange %d" % ix)
 
-        def member(value, mfield):
+        def member(value, mfield, check_ix=True):
             asn = _int(value, mfield, "ASN", validate.ASN_MIN, validate.ASN_MAX)
             if asn not in by_asn:
                 raise TopologyError(mfield, "AS%d is not in topology.autonomous_systems" % asn)
-            if not _at_ix(by_asn[asn], ix):
+            if check_ix and not _at_ix(by_asn[asn], ix):
                 raise TopologyError(mfield, "AS%d has no router at ix%d, so it cannot peer there" % (asn, ix))
             return asn
 
@@ -331,10 +375,11 @@ def _peerings(value, field, ixes, systems):
             _unknown_keys(entry, ("ix", "a", "b", "relationship"), sub)
             if "a" not in entry or "b" not in entry:
                 raise TopologyError(sub, "a private peering needs both 'a' and 'b'")
-            a = member(entry["a"], sub + ".a")
-            b = member(entry["b"], sub + ".b")
+            a = member(entry["a"], sub + ".a", False)
+            b = member(entry["b"], sub + ".b", False)
             if a == b:
                 raise TopologyError(sub, "AS%d cannot peer with itself" % a)
+            _check_shared_ix(sub, ix, by_asn[a], by_asn[b])
             pair = (ix, min(a, b), max(a, b))
             if pair in private:
                 raise TopologyError(sub, "AS%d and AS%d already peer privately at ix%d (at %s)" % (a, b, ix, private[pair]))
@@ -463,6 +508,7 @@ def normalize(topology, parties=None, source=None, fate_version=None):
         systems = _autonomous_systems(topology.get("autonomous_systems"), "topology.autonomous_systems", ixes)
         _check_ix_members(ix_list, systems)
         peerings = _peerings(topology.get("peerings"), "topology.peerings", ixes, systems)
+        _check_ix_peerings(systems, peerings)
         party_list = _parties(parties, "parties", systems, fate_version)
         _check_capacity(systems, party_list, fate_version)
         _check_overlaps(ix_list, systems)

@@ -9,11 +9,14 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: bgp_wait
-short_description: Wait until every BGP session of an emulated Internet is Established
+short_description: Wait until an emulated Internet's BGP sessions are Established and its routes converged
 version_added: 0.1.0
 description:
   - Asks BIRD in each router and route-server container (C(birdc show protocols)) until every BGP
     session reports C(Established), or fails after O(timeout) seconds naming the sessions that are not up.
+  - With O(routes), also waits until every router of the ASes O(route_asns) holds every one of those prefixes
+    in its kernel routing table (C(ip -4 route show)), since sessions can all be up while routes do not cross an AS
+    (for example a multi-router AS without iBGP). The failure names each router and the prefixes it lacks.
   - The containers are those of a seedemu compose project (found by the C(com.docker.compose.project)
     label and seedemu's node role label), or an explicit list.
   - Only reads state; it never changes anything.
@@ -57,6 +60,27 @@ options:
       - BIRD's control client inside the containers.
     type: str
     default: birdc
+  routes:
+    description:
+      - Prefixes (for example the networks of the FATE parties) that must be in the routing table of every
+        router of O(route_asns) before the wait succeeds.
+      - Empty checks sessions only.
+    type: list
+    elements: str
+    default: []
+  route_asns:
+    description:
+      - ASes whose router containers (found through O(project) by seedemu's ASN label) must hold every prefix of
+        O(routes). Empty means every router of O(project) and every container of O(containers).
+    type: list
+    elements: int
+    default: []
+  route_timeout:
+    description:
+      - Seconds the routes get to converge once every session is Established; routes still missing then fail
+        the wait even when O(timeout) has not run out (they will not come by waiting).
+    type: int
+    default: 30
 author:
   - seed.fate contributors (!UNKNOWN)
 """
@@ -99,12 +123,28 @@ not_established:
   type: list
   elements: str
   sample: ["as150brd-router0-10.150.0.254/p_rs100 (start Active Socket: Connection refused)"]
+missing_routes:
+  description: Routers that lacked prefixes of O(routes) at the last poll (empty when converged).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - container: as241brd-router0-10.241.0.254
+      missing: [10.243.0.0/24]
+route_targets:
+  description: The router containers whose routing tables were checked for O(routes).
+  returned: always
+  type: list
+  elements: str
+  sample: [as241brd-router0-10.241.0.254, as243brd-router0-10.243.0.254]
 elapsed:
   description: Seconds spent waiting.
   returned: always
   type: float
   sample: 4.2
 """
+
+import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -119,6 +159,9 @@ def main():
             timeout=dict(type="int", default=180),
             interval=dict(type="float", default=2.0),
             birdc=dict(type="str", default="birdc"),
+            routes=dict(type="list", elements="str", default=[]),
+            route_asns=dict(type="list", elements="int", default=[]),
+            route_timeout=dict(type="int", default=30),
             docker_cli=dict(type="path", default="docker"),
         ),
         required_one_of=[("project", "containers")],
@@ -127,6 +170,13 @@ def main():
     params = module.params
     if params["timeout"] < 0:
         module.fail_json(msg="timeout must be 0 or more, not %d" % params["timeout"])
+    if params["route_timeout"] < 0:
+        module.fail_json(msg="route_timeout must be 0 or more, not %d" % params["route_timeout"])
+    for prefix in params["routes"]:
+        try:
+            ipaddress.ip_network(prefix, strict=False)
+        except ValueError as exc:
+            module.fail_json(msg="routes: %s" % exc)
     if params["interval"] <= 0:
         module.fail_json(msg="interval must be more than 0, not %s" % params["interval"])
     docker_cli = module.get_bin_path(params["docker_cli"], required=True)
@@ -135,7 +185,22 @@ def main():
         return module.run_command(argv)
 
     containers = list(params["containers"])
+    route_targets = list(params["containers"]) if not params["route_asns"] else []
     stopped = []
+    if params["routes"] and params["project"]:
+        try:
+            routers = bird.discover_routers(run, docker_cli, params["project"])
+        except RuntimeError as exc:
+            module.fail_json(msg=str(exc))
+        wanted = set(params["route_asns"])
+        route_targets.extend(name for name, asn in routers
+                             if (not wanted or asn in wanted) and name not in route_targets)
+        absent = sorted(wanted - set(asn for name, asn in routers))
+        if absent:
+            module.fail_json(msg="route_asns: compose project %s has no router in AS%s"
+                             % (params["project"], ", AS".join(str(a) for a in absent)),
+                             containers=containers, sessions=[], not_established=[], missing_routes=[],
+                             route_targets=route_targets, elapsed=0.0)
     if params["project"]:
         try:
             speakers = bird.discover_speakers(run, docker_cli, params["project"])
@@ -154,10 +219,15 @@ def main():
         module.fail_json(msg="router containers are not running: %s" % ", ".join(stopped),
                          containers=containers, sessions=[], not_established=stopped, elapsed=0.0)
 
-    ok, result, elapsed = bird.wait_established(run, docker_cli, containers, params["timeout"],
-                                                params["interval"], params["birdc"])
+    ok, result, elapsed, what = bird.wait_converged(
+        run, docker_cli, containers, params["timeout"], params["interval"], params["birdc"],
+        route_targets if params["routes"] else [], params["routes"], params["route_timeout"])
     out = dict(changed=False, containers=containers, sessions=result["sessions"],
-               not_established=result["problems"], elapsed=round(elapsed, 1))
+               not_established=result["problems"], missing_routes=result["missing_routes"],
+               route_targets=route_targets if params["routes"] else [], elapsed=round(elapsed, 1))
+    if not ok and what == "routes":
+        module.fail_json(msg="BGP sessions are Established but the routes did not converge within %d s of that: %s"
+                         % (params["route_timeout"], bird.describe_missing(result["missing_routes"])), **out)
     if not ok:
         module.fail_json(msg="BGP sessions not Established after %d s: %s" % (
             params["timeout"], "; ".join(result["problems"])), **out)

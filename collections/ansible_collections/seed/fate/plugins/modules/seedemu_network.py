@@ -54,6 +54,14 @@ options:
       - C(networks) is a list of names or C({name, prefix}); an AS above 255 needs an explicit C(prefix).
         C(routers) maps a router name to the list of networks and C(ixN) it joins. C(hosts) (optional) adds
         ordinary hosts (containers), as a list of names (on the first network) or a mapping name to networks.
+      - An AS may have several networks and routers (a transit AS with C(r1) at one IX and C(r2) at another,
+        joined by an internal network). Every AS with more than one router gets seedemu's C(Ospf) and C(Ibgp)
+        layers (OSPF inside, an iBGP full mesh over the loopbacks) so routes cross it; ASes with one router
+        are compiled as before.
+      - Checked before anything is compiled, each error naming the field - every router joining an C(ixN)
+        must belong to an AS that peers there (route server or private peering); a private peering's ASes
+        must both be at its IX (the error lists the IXes they do share); a party's C(network) must be one of
+        its AS's networks.
       - Mutually exclusive with O(script).
     type: dict
   parties:
@@ -232,7 +240,8 @@ parties:
   description: Reserved addresses per party, cluster and component, with the party's gateway.
   returned: always
   type: dict
-  sample: {"9999": {"asn": 152, "gateway": "10.152.0.254", "training": {"proxy": "10.152.0.72"}}}
+  sample: {"9999": {"asn": 152, "network": "net0", "prefix": "10.152.0.0/24", "gateway": "10.152.0.254",
+                    "training": {"proxy": "10.152.0.72"}}}
 host_adaptations:
   description: What was changed in the compiled project to run on this host (empty when nothing was needed).
   returned: always
@@ -319,9 +328,10 @@ def compose_networks(compose_text, project):
 
 
 def party_summary(ghost_nodes_doc, systems_doc, layout_doc):
-    """{party: {asn, network, gateway, training: {component: address}, serving: {...}}} from the ghost files."""
+    """{party: {asn, network, prefix, gateway, training: {component: address}, serving: {...}}} from the ghost
+    files."""
     by_id = dict((g["NodeId"], g) for g in ghost_nodes_doc)
-    gateways = {}
+    gateways, prefixes = {}, {}
     for system in systems_doc or []:
         model = ghost_export.AutonomousSystem(system["asn"], routers=[
             ghost_export.Node(system["asn"], r["Name"], "Router",
@@ -329,6 +339,7 @@ def party_summary(ghost_nodes_doc, systems_doc, layout_doc):
             for r in system.get("Routers", [])])
         for net in system.get("Networks", []):
             gateways[(int(system["asn"]), net["name"])] = model.gateway(net["name"])
+            prefixes[(int(system["asn"]), net["name"])] = net.get("prefix")
     out = {}
     for cluster in (naming.TRAINING, naming.SERVING):
         for party, comps in (layout_doc or {}).get(cluster, {}).items():
@@ -338,6 +349,8 @@ def party_summary(ghost_nodes_doc, systems_doc, layout_doc):
                     continue
                 iface = ghost["Interfaces"][0]
                 entry = out.setdefault(party, {"asn": int(ghost["Autonomous_Systems"]), "network": iface["Connected_to"],
+                                               "prefix": prefixes.get((int(ghost["Autonomous_Systems"]),
+                                                                       iface["Connected_to"])),
                                                "gateway": gateways.get((int(ghost["Autonomous_Systems"]),
                                                                         iface["Connected_to"]))})
                 entry.setdefault(cluster, {})[comp] = iface["Address"]

@@ -146,3 +146,29 @@ def test_discover_speakers_keeps_routers_and_route_servers():
     assert found == [("as100brd-ix100-10.100.0.100", "exited"), ("as150brd-router0-10.150.0.254", "running"),
                      ("as2r-r1-10.2.0.254", "running")]
     assert "label=com.docker.compose.project=lab" in docker.calls[0]
+
+
+def test_wait_converged_gives_routes_route_timeout_after_sessions_are_up():
+    from ansible_collections.seed.fate.plugins.module_utils import bird as b
+    up = "Name Proto Table State Since Info\np BGP --- up 1 Established\n"
+    state = {"t": 0.0}
+
+    def run(argv):
+        if argv[3] == "ip":
+            return 0, "10.1.0.0/24 dev net0\n", ""
+        return 0, up, ""
+
+    def sleep(s):
+        state["t"] += s
+    ok, result, elapsed, what = b.wait_converged(run, "docker", ["r"], timeout=100, interval=2, route_targets=["r"],
+                                                 prefixes=["10.1.0.0/24", "10.2.0.0/24"], route_timeout=10,
+                                                 clock=lambda: state["t"], sleep=sleep)
+    assert not ok and what == "routes" and 10 <= elapsed < 13
+    assert result["missing_routes"] == [{"container": "r", "missing": ["10.2.0.0/24"]}]
+    assert b.describe_missing(result["missing_routes"]) == "r lacks 10.2.0.0/24"
+
+
+def test_parse_kernel_routes():
+    from ansible_collections.seed.fate.plugins.module_utils import bird as b
+    assert b.parse_kernel_routes("default via 1.2.3.4 dev eth0\n10.1.0.0/24 via 10.100.0.1 dev ix100 proto bird\n\n") \
+        == {"default", "10.1.0.0/24"}

@@ -174,3 +174,56 @@ def test_render_lab_maps_an_unimportable_seedemu(tmp_path):
     with pytest.raises(sb.SeedemuMissing) as info:
         sb.render_lab(model, "p", str(staging), seedemu_path=str(root))
     assert "geopy_that_is_not_installed" in str(info.value)
+
+
+class _FakeLayer(object):
+    def __init__(self):
+        self.masked = []
+
+    def maskAsn(self, asn):  # noqa: N802 - seedemu's name
+        self.masked.append(asn)
+        return self
+
+
+class _FakeEmu(object):
+    def __init__(self):
+        self.layers = []
+
+    def addLayer(self, layer):  # noqa: N802 - seedemu's name
+        self.layers.append(layer)
+
+
+def _fake_seedemu_layers(monkeypatch):
+    import types
+    mod = types.ModuleType("seedemu.layers")
+    mod.Ibgp = type("Ibgp", (_FakeLayer,), {})
+    mod.Ospf = type("Ospf", (_FakeLayer,), {})
+    monkeypatch.setitem(sys.modules, "seedemu", types.ModuleType("seedemu"))
+    monkeypatch.setitem(sys.modules, "seedemu.layers", mod)
+
+
+def _model(routers_per_as):
+    return {"autonomous_systems": [{"asn": asn, "routers": [{"name": "r%d" % i, "joins": []} for i in range(n)]}
+                                   for asn, n in routers_per_as]}
+
+
+def test_interior_routing_for_multi_router_ases_only(monkeypatch):
+    _fake_seedemu_layers(monkeypatch)
+    emu = _FakeEmu()
+    assert sb.add_interior_routing(emu, _model([(240, 2), (241, 1), (242, 3)])) == [240, 242]
+    assert [type(layer).__name__ for layer in emu.layers] == ["Ospf", "Ibgp"]
+    # Single-router ASes are masked in both: their compiled routers stay as they were without the layers.
+    assert all(layer.masked == [241] for layer in emu.layers)
+
+
+def test_interior_routing_adds_nothing_to_a_lab_of_single_router_ases(monkeypatch):
+    _fake_seedemu_layers(monkeypatch)
+    emu = _FakeEmu()
+    assert sb.add_interior_routing(emu, _model([(150, 1), (151, 1)])) == [] and emu.layers == []
+
+
+def test_interior_routing_testing_switch_leaves_ibgp_out(monkeypatch):
+    _fake_seedemu_layers(monkeypatch)
+    emu = _FakeEmu()
+    sb.add_interior_routing(emu, _model([(240, 2)]), ibgp=False)
+    assert [type(layer).__name__ for layer in emu.layers] == ["Ospf"]

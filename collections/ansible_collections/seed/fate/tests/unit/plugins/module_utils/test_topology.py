@@ -289,3 +289,105 @@ def test_name_clash_checked_against_the_version_components():
     topo.normalize(**lab)  # no clash with 1.3.0's components
     with pytest.raises(topo.TopologyError, match="named 'nginx'"):
         topo.normalize(lab["topology"], {"8888": {"asn": 150}}, fate_version="2.2.0")
+
+
+# --- Transit ASes, several routers and networks per AS; the cross-field checks (issue 12 items 1, 7) ---
+
+def stub(ix):
+    return {"networks": ["net0"], "routers": {"router0": ["net0", "ix%d" % ix]}}
+
+
+def transit():
+    """Two IXes joined by transit AS240 (r1 at ix124, r2 at ix125, one internal network between them),
+    stubs 241/242 at ix124 and 243/244 at ix125 as its customers, a party in each stub."""
+    return {
+        "topology": {
+            "internet_exchanges": [124, 125],
+            "autonomous_systems": {
+                240: {"networks": ["core"], "routers": {"r1": ["core", "ix124"], "r2": ["core", "ix125"]}},
+                241: stub(124), 242: stub(124), 243: stub(125), 244: stub(125),
+            },
+            "peerings": [
+                {"ix": 124, "a": 240, "b": 241, "relationship": "provider"},
+                {"ix": 124, "a": 240, "b": 242, "relationship": "provider"},
+                {"ix": 125, "a": 240, "b": 243, "relationship": "provider"},
+                {"ix": 125, "a": 240, "b": 244, "relationship": "provider"},
+            ],
+        },
+        "parties": {"1": {"asn": 241}, "2": {"asn": 243}},
+    }
+
+
+def test_transit_lab_normalises_with_a_multi_router_as():
+    model = topo.normalize(**transit())
+    as240 = model["autonomous_systems"][0]
+    assert [r["name"] for r in as240["routers"]] == ["r1", "r2"]
+    assert [r["joins"] for r in as240["routers"]] == [["core", "ix124"], ["core", "ix125"]]
+    assert topo.multi_router_asns(model) == [240]
+    assert topo.multi_router_asns(topo.normalize(**default())) == []
+
+
+def test_an_as_may_have_several_networks_and_internal_routers():
+    lab = transit()
+    lab["topology"]["autonomous_systems"][240] = {
+        "networks": ["core", "west", "east"],
+        "routers": {"r1": ["west", "ix124"], "r2": ["east", "ix125"], "core1": ["core", "west", "east"]},
+        "hosts": {"web": ["core"]}}
+    lab["parties"]["3"] = {"asn": 240, "network": "east"}
+    model = topo.normalize(**lab)
+    assert topo.multi_router_asns(model) == [240]
+    assert [n["name"] for n in model["autonomous_systems"][0]["networks"]] == ["core", "west", "east"]
+    assert model["parties"][2]["network"] == "east"
+
+
+def test_route_servers_and_relationships_mix():
+    lab = transit()
+    lab["topology"]["peerings"] += [{"ix": 124, "route_server": [241, 242]},
+                                    {"ix": 125, "a": 243, "b": 244, "relationship": "peer"}]
+    assert len(topo.normalize(**lab)["peerings"]) == 6
+
+
+def test_party_on_a_network_its_as_does_not_have_names_field_and_file():
+    lab = transit()
+    lab["parties"]["2"]["network"] = "core"
+    with pytest.raises(topo.TopologyError) as info:
+        topo.normalize(lab["topology"], lab["parties"], source="inventories/t/group_vars/all/lab.yml")
+    assert info.value.field == "parties.2.network"
+    assert str(info.value).startswith("parties.2.network (in inventories/t/group_vars/all/lab.yml): ")
+    assert "AS243 has no network 'core' (it has: net0)" in str(info.value)
+
+
+def test_router_joining_an_ix_its_as_does_not_peer_at():
+    lab = transit()
+    # AS241's router is at ix125 too, but no peering there names AS241.
+    lab["topology"]["autonomous_systems"][241]["routers"]["router0"] = ["net0", "ix124", "ix125"]
+    raises(lab, "topology.autonomous_systems.241.routers.router0", "joins ix125, but AS241 does not peer at ix125")
+
+
+def test_router_joining_an_ix_that_does_not_exist():
+    lab = transit()
+    lab["topology"]["autonomous_systems"][240]["routers"]["r2"] = ["core", "ix126"]
+    raises(lab, "topology.autonomous_systems.240.routers.r2", "unknown internet exchange 'ix126'", "ix124, ix125")
+
+
+def test_relationship_between_ases_that_share_no_ix():
+    lab = transit()
+    lab["topology"]["peerings"].append({"ix": 124, "a": 241, "b": 243, "relationship": "peer"})
+    err = raises(lab, "topology.peerings[4]", "AS241 and AS243 share no internet exchange",
+                 "AS241 is at ix124; AS243 is at ix125")
+    assert "relationship" in err.message
+
+
+def test_relationship_at_the_wrong_ix_names_the_shared_one():
+    lab = transit()
+    lab["topology"]["peerings"][2]["ix"] = 124     # AS240-AS243, but AS243 is only at ix125
+    raises(lab, "topology.peerings[2].ix", "AS243 has no router at ix124", "they share ix125")
+
+
+def test_validation_errors_come_before_any_compile(monkeypatch):
+    # normalize never imports seedemu: a broken lab fails even where seedemu is missing.
+    import sys
+    monkeypatch.setitem(sys.modules, "seedemu", None)
+    lab = transit()
+    lab["topology"]["peerings"].append({"ix": 125, "a": 241, "b": 244})
+    raises(lab, "topology.peerings[4]", "share no internet exchange")

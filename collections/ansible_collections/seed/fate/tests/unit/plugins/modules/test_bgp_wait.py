@@ -68,3 +68,72 @@ def test_explicit_containers_without_project(run):
     r, calls = run("", {"x": UP}, containers=["x"], timeout=0)
     assert not r.get("failed") and r["containers"] == ["x"]
     assert not any(c[1] == "ps" for c in calls)
+
+
+# --- Convergence: the routes, not only the sessions (issue 12 item 4) ---
+
+ROUTES_FULL = ("default via 10.241.0.1 dev eth0\n10.241.0.0/24 dev net0 proto kernel scope link src 10.241.0.254\n"
+               "10.243.0.0/24 via 10.124.0.240 dev ix124 proto bird metric 32\n")
+ROUTES_LOCAL = "10.243.0.0/24 dev net0 proto kernel scope link src 10.243.0.254\n"
+
+
+@pytest.fixture
+def routed(monkeypatch, capsys):
+    """A fake docker with seedemu's labels: ps answers per --format, exec birdc / ip route per container."""
+    def runner(tables, **args):
+        calls = []
+        speakers = "r241\trunning\tBorderRouter\nr243\trunning\tBorderRouter\nrs\trunning\tRoute Server\n"
+        routers = "r241\tBorderRouter\t241\nr243\tBorderRouter\t243\nrs\tRoute Server\t124\nh241\tHost\t241\n"
+
+        def fake(self, argv, **kwargs):
+            calls.append(argv)
+            if argv[1] == "ps":
+                return 0, (routers if "meta.asn" in argv[-1] else speakers), ""
+            if argv[3] == "ip":
+                return 0, tables[argv[2]], ""
+            return 0, UP, ""
+        monkeypatch.setattr(AnsibleModule, "run_command", fake)
+        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/docker")
+        monkeypatch.setattr("time.sleep", lambda s: None)
+        with patch_module_args(args):
+            with pytest.raises(SystemExit):
+                bgp_wait.main()
+        return json.loads(capsys.readouterr().out), calls
+    return runner
+
+
+def test_routes_converged(routed):
+    routes = {"r241": ROUTES_FULL, "r243": "10.241.0.0/24 via 10.125.0.240 dev ix125\n" + ROUTES_LOCAL}
+    r, calls = routed(routes, project="lab", routes=["10.241.0.0/24", "10.243.0.0/24"], route_asns=[241, 243])
+    assert not r.get("failed"), r
+    assert r["route_targets"] == ["r241", "r243"] and r["missing_routes"] == []
+    # Route servers forward nothing: their tables are not asked.
+    assert not any(c[1] == "exec" and c[2] == "rs" and c[3] == "ip" for c in calls)
+
+
+def test_missing_routes_are_named_per_router(routed):
+    routes = {"r241": ROUTES_FULL, "r243": ROUTES_LOCAL}
+    r, _calls = routed(routes, project="lab", routes=["10.241.0.0/24", "10.243.0.0/24"], route_asns=[241, 243],
+                       route_timeout=0, timeout=60)
+    assert r["failed"]
+    assert "routes did not converge" in r["msg"] and "r243 lacks 10.241.0.0/24" in r["msg"]
+    assert "r241" not in r["msg"]
+    assert r["missing_routes"] == [{"container": "r243", "missing": ["10.241.0.0/24"]}]
+    assert r["not_established"] == []
+
+
+def test_route_asns_without_a_router_fail_at_once(routed):
+    r, calls = routed({}, project="lab", routes=["10.241.0.0/24"], route_asns=[241, 250])
+    assert r["failed"] and "no router in AS250" in r["msg"]
+    assert not any(c[1] == "exec" for c in calls)
+
+
+def test_bad_route_prefix_is_refused(routed):
+    r, _calls = routed({}, project="lab", routes=["10.241.0.0/33"])
+    assert r["failed"] and r["msg"].startswith("routes: ")
+
+
+def test_no_routes_means_sessions_only(routed):
+    r, calls = routed({}, project="lab")
+    assert not r.get("failed") and r["route_targets"] == []
+    assert not any(c[1] == "exec" and c[3] == "ip" for c in calls)
