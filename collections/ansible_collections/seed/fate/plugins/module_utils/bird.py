@@ -104,17 +104,22 @@ def discover_speakers(run, docker_cli, project):
 
     ``run(argv) -> (rc, stdout, stderr)``. Raises RuntimeError when docker cannot be asked.
     """
-    fmt = '{{.Names}}\t{{.State}}\t{{.Label "%s"}}' % ROLE_LABEL
+    found = []
+    for parts in _project_containers(run, docker_cli, project, ("{{.State}}", '{{.Label "%s"}}' % ROLE_LABEL)):
+        if is_bgp_role(parts[2]):
+            found.append((parts[0], parts[1]))
+    return sorted(found)
+
+
+def _project_containers(run, docker_cli, project, fields):
+    """``docker ps -a`` of a compose project: one [name] + fields row per container (Go templates)."""
+    fmt = "\t".join(("{{.Names}}",) + tuple(fields))
     argv = [docker_cli, "ps", "-a", "--filter", "label=%s=%s" % (PROJECT_LABEL, project), "--format", fmt]
     rc, out, err = run(argv)
     if rc != 0:
         raise RuntimeError("cannot list the containers of compose project %s: %s" % (project, (err or out).strip()))
-    found = []
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and is_bgp_role(parts[2]):
-            found.append((parts[0], parts[1]))
-    return sorted(found)
+    width = len(fields) + 1
+    return [parts for parts in (line.split("\t") for line in out.splitlines()) if len(parts) >= width]
 
 
 def poll(run, docker_cli, containers, birdc="birdc"):
@@ -172,15 +177,9 @@ def discover_routers(run, docker_cli, project):
 
     ``asn`` is an int, or None when the container has no seedemu ASN label.
     """
-    fmt = '{{.Names}}\t{{.Label "%s"}}\t{{.Label "%s"}}' % (ROLE_LABEL, ASN_LABEL)
-    argv = [docker_cli, "ps", "-a", "--filter", "label=%s=%s" % (PROJECT_LABEL, project), "--format", fmt]
-    rc, out, err = run(argv)
-    if rc != 0:
-        raise RuntimeError("cannot list the containers of compose project %s: %s" % (project, (err or out).strip()))
     found = []
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and is_router_role(parts[1]):
+    for parts in _project_containers(run, docker_cli, project, ('{{.Label "%s"}}' % ROLE_LABEL, '{{.Label "%s"}}' % ASN_LABEL)):
+        if is_router_role(parts[1]):
             asn = parts[2].strip()
             found.append((parts[0], int(asn) if asn.isdigit() else None))
     return sorted(found, key=lambda item: item[0])

@@ -239,19 +239,25 @@ class Root(object):
         finally:
             _close(pfd)
 
-    def _open_file(self, rel):
+    def _open_nofollow(self, rel, missing, refusing):
+        """fd of ``rel`` itself, opened from its parent's fd without following a link; ``missing`` is raised
+        when the parent folder is missing, a link is refused saying what was ``refusing`` (to be done)."""
         pfd, name = self._parent(rel)
         if pfd is None:
-            raise FileNotFoundError(errno.ENOENT, "its folder is missing", self.show(rel))
+            raise missing
         try:
             try:
-                fd = os.open(name, _O_FILE, dir_fd=pfd)
+                return os.open(name, _O_FILE, dir_fd=pfd)
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
-                    raise PathError("%s: is a symbolic link on disk; refusing to read through it" % self.show(rel))
+                    raise PathError("%s: is a symbolic link on disk; refusing to %s" % (self.show(rel), refusing))
                 raise
         finally:
             _close(pfd)
+
+    def _open_file(self, rel):
+        fd = self._open_nofollow(rel, FileNotFoundError(errno.ENOENT, "its folder is missing", self.show(rel)),
+                                 "read through it")
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             _close(fd)
@@ -330,18 +336,7 @@ class Root(object):
         if not rel:
             os.fchmod(self.fd, mode)
             return
-        pfd, name = self._parent(rel)
-        if pfd is None:
-            raise PathError("%s: is missing" % self.show(rel))
-        try:
-            try:
-                fd = os.open(name, _O_FILE, dir_fd=pfd)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise PathError("%s: is a symbolic link on disk; refusing to change it" % self.show(rel))
-                raise
-        finally:
-            _close(pfd)
+        fd = self._open_nofollow(rel, PathError("%s: is missing" % self.show(rel)), "change it")
         try:
             st = os.fstat(fd)
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
