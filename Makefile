@@ -11,7 +11,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: lab down test venv seedemu sanity unit pytest docker-tier seedemu-tier fate22-tier lint build bench images network molecule
+.PHONY: lab down status docs-picture test venv seedemu sanity unit pytest docker-tier seedemu-tier fate22-tier lint build bench images network molecule
 
 export SEEDEMU_SOURCE SEEDEMU_PATH
 
@@ -42,6 +42,17 @@ lab: venv
 
 down: venv
 	$(BIN)/ansible-playbook playbooks/teardown.yml -e teardown_network=true
+
+# Per AS its routers and BGP sessions, per party its components; the picture in build/<lab>/status/.
+status: venv
+	$(BIN)/ansible-playbook playbooks/status.yml
+
+# The README's picture of the default lab: its topology compiled (seedemu only, no Docker) into a build folder
+# of its own, drawn from the files.
+docs-picture: venv
+	$(BIN)/ansible-playbook playbooks/status.yml -e status_compile=true -e status_docker=false \
+	  -e status_build_dir=$(CURDIR)/build/docs-picture -e seedfate_lab_name=default
+	mkdir -p docs && cp build/docs-picture/status/lab.svg docs/lab-default.svg
 
 # Each tier prints its time (scripts/tier). In CI (CI=true) a skipped docker or seedemu test fails.
 test: venv

@@ -87,12 +87,12 @@ class Lab(object):
         self.inventory = inv
 
     def play(self, *extra, **kwargs):
-        """Run the playbook; ``fail=True`` expects it to fail and returns (doc, [(task, msg)] of the failures)."""
+        """Run playbooks/network.yml (or ``playbook=``); ``fail=True`` expects it to fail and returns (doc, [(task, msg)] of the failures)."""
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
         env.update(kwargs.get("env") or {})
         cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory,
-               os.path.join(REPO, "playbooks", "network.yml")] + list(extra)
+               os.path.join(REPO, "playbooks", kwargs.get("playbook", "network.yml"))] + list(extra)
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
         try:
             doc = json.loads(proc.stdout)
