@@ -12,8 +12,8 @@ host; AS61 has two networks, its router on both and FATE party 1061 on ``net1``;
   images nginx-light is; every ghost of the party has an address in net1's prefix, its router one too.
 * playbooks/network.yml (Docker): AS62's client fetches the page from AS60's web host across the IX
   (curl of the node image; port 80 there answers nothing), AS60's plain host fetches the default page of
-  ``www``, then the lab is taken down (about 85 s on 2 cores, 65 s of it network.yml). Everything is removed at the end (Lab/cleaned_up
-  of test_network_seedemu).
+  ``www``, then the lab is taken down (about 85 s on 2 cores, 65 s of it network.yml). Everything is
+  removed at the end (Lab/cleaned_up of test_network_seedemu).
 
 Numbers of its own: IX134, AS60-62 (10.134.0.0/24, 10.60.0.0/24, 10.61.0-1.0/24, 10.62.0.0/24).
 """
