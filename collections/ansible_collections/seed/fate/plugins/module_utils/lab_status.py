@@ -519,8 +519,9 @@ def table_lines(status, lab_name=None):
         for r in system["routers"]:
             lines.extend(speaker(r, ["router %s" % r["name"]]))
         for h in system["hosts"]:
-            lines.append("  host %s  %s%s" % (h["name"], ", ".join("%s=%s" % kv for kv in sorted(h["addresses"].items())),
-                                             "  " + ", ".join(h["services"]) if h.get("services") else ""))
+            addresses = ", ".join("%s=%s" % kv for kv in sorted(h["addresses"].items()))
+            services = "  " + ", ".join(h["services"]) if h.get("services") else ""
+            lines.append("  host %s  %s%s" % (h["name"], addresses, services))
     for x in status["exchanges"]:
         lines.append("%s  %s" % (x["name"].upper() if str(x["name"]).startswith("ix") else x["name"], x["prefix"] or ""))
         if x["route_server"]:
