@@ -277,7 +277,8 @@ def _service_option(check, value, field):
         value.format(**_PAGE_FIELDS)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise TopologyError(field, "seedemu fills only {asn} and {nodeName} in the page (%s: %s); write {{ and }} "
-                                   "for a literal brace" % (type(exc).__name__, exc))
+                                   "for a literal brace (in Ansible variables inside {%% raw %%})"
+                            % (type(exc).__name__, exc))
     return value
 
 
