@@ -127,6 +127,15 @@ def _party_layout(doc):
     return out
 
 
+def _services(value):
+    """The seedemu services of a host (``WebService``, ...) from its ``class`` label (a JSON list)."""
+    try:
+        classes = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return sorted(str(c) for c in classes if c) if isinstance(classes, list) else []
+
+
 def read_lab(build_dir, project=None):
     """The lab's shape from ``build_dir`` (``output/`` and ``ghost/``). Raises :class:`LabFilesError`."""
     output = os.path.join(build_dir, "output")
@@ -179,6 +188,7 @@ def read_lab(build_dir, project=None):
             node["sessions"] = parse_bird_sessions(_bird_text(os.path.join(output, service)))
             system(asn)["routers"].append(node)
         else:
+            node["services"] = _services(labels.get("class"))
             system(asn)["hosts"].append(node)
 
     ghosts = dict((g.get("NodeId"), g) for g in (_read_json(os.path.join(ghost, naming.GHOST_NODES_FILE)) or [])
@@ -407,7 +417,7 @@ def collect_state(lab, run=None, docker_cli="docker", birdc="birdc"):
     for s in lab["systems"]:
         systems.append({"asn": s["asn"], "networks": s["networks"],
                         "routers": [speaker_status(r, s["asn"]) for r in s["routers"]],
-                        "hosts": [{"name": h["name"], "container": h["container"],
+                        "hosts": [{"name": h["name"], "container": h["container"], "services": h.get("services", []),
                                    "addresses": dict((i["net"], i["address"]) for i in h["interfaces"])}
                                   for h in s["hosts"]]})
     exchanges = []
@@ -509,7 +519,9 @@ def table_lines(status, lab_name=None):
         for r in system["routers"]:
             lines.extend(speaker(r, ["router %s" % r["name"]]))
         for h in system["hosts"]:
-            lines.append("  host %s  %s" % (h["name"], ", ".join("%s=%s" % kv for kv in sorted(h["addresses"].items()))))
+            addresses = ", ".join("%s=%s" % kv for kv in sorted(h["addresses"].items()))
+            services = "  " + ", ".join(h["services"]) if h.get("services") else ""
+            lines.append("  host %s  %s%s" % (h["name"], addresses, services))
     for x in status["exchanges"]:
         lines.append("%s  %s" % (x["name"].upper() if str(x["name"]).startswith("ix") else x["name"], x["prefix"] or ""))
         if x["route_server"]:
@@ -586,7 +598,7 @@ def to_dot(lab, title=None):
             add('    %s [shape=octagon, style=filled, fillcolor="#fdebd0", label=%s];'
                 % (_q(_rid(asn, r["name"])), _label(r["name"])))
         for h in s["hosts"]:
-            label = _label("host %s" % h["name"], *[i["address"] for i in h["interfaces"]])
+            label = _label("host %s" % h["name"], *([i["address"] for i in h["interfaces"]] + h.get("services", [])))
             add('    %s [shape=box, label=%s];' % (_q("as%s_h_%s" % (asn, h["name"])), label))
         for p in parties_by_as.get(asn, []):
             clusters = []

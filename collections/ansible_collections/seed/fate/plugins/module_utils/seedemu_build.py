@@ -307,6 +307,35 @@ def add_interior_routing(emu, model, ibgp=True):
     return multi
 
 
+def add_services(emu, model):
+    """The seedemu service layers of the hosts' services (topology.SERVICES): one layer per kind, a server
+    installed on a virtual node per host and service, bound to exactly that host. seedemu matches both the
+    binding's virtual node name and the filter's node name as regular expressions from their start: both are
+    anchored, so ``web`` does not also catch ``web2``.
+    Returns the kinds added, sorted."""
+    from seedemu import services as seed_services
+    from seedemu.core import Action, Binding, Filter
+
+    layers = {}
+    for system in model["autonomous_systems"]:
+        asn = system["asn"]
+        for host in system["hosts"]:
+            for service in host.get("services") or []:
+                spec = topo.SERVICES[service["name"]]
+                if service["name"] not in layers:
+                    layers[service["name"]] = getattr(seed_services, spec["layer"])()
+                vnode = "%s_%d_%s" % (service["name"], asn, host["name"])
+                server = layers[service["name"]].install(vnode)
+                for option, value in sorted(service["options"].items()):
+                    getattr(server, spec["options"][option]["setter"])(value)
+                # allowBound: one host may run several services, each its own virtual node.
+                emu.addBinding(Binding("^%s$" % re.escape(vnode), action=Action.FIRST, filter=Filter(
+                    asn=asn, nodeName="^%s$" % re.escape(host["name"]), allowBound=True)))
+    for name in sorted(layers):
+        emu.addLayer(layers[name])
+    return sorted(layers)
+
+
 def build_declarative(model, project, staging, images="default", offline_image=DEFAULT_OFFLINE_IMAGE,
                       offline_software=None, internet_map=False, internet_map_port=8080, fate_version=None):
     """Render and compile a normalised lab into ``staging``/output. Returns a BuildResult.
@@ -351,6 +380,7 @@ def build_declarative(model, project, staging, images="default", offline_image=D
             for layer in (base, routing, ebgp, hosts):
                 emu.addLayer(layer)
             add_interior_routing(emu, model, ibgp=os.environ.get(NO_IBGP_ENV, "") != "1")
+            add_services(emu, model)
             emu.render()
 
             ghost_keys = set((str(g["asn"]), "hnode", g["name"]) for g in plan)

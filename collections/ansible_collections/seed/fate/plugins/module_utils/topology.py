@@ -33,6 +33,23 @@ HOST_FIRST, HOST_LAST = 71, 99
 ROUTER_FIRST, ROUTER_LAST = 254, 200
 RELATIONSHIPS = ("peer", "provider", "unfiltered")
 
+# The seedemu services a declarative host may run, the one list of them: name -> the seedemu service layer
+# (a class of seedemu.services), the Debian packages its install adds to the node (the offline node image
+# must carry them: nothing is installed while the lab is built) and its options (the server's setter, and
+# how to check the value). Only services whose packages the node image carries belong here.
+SERVICES = {
+    "web": {
+        "layer": "WebService",
+        "packages": ["nginx-light"],
+        "options": {
+            "port": {"setter": "setPort", "check": "port"},
+            "index": {"setter": "setIndexContent", "check": "page"},
+        },
+    },
+}
+# Placeholders seedemu fills in a WebService index page.
+_PAGE_FIELDS = {"asn": 0, "nodeName": "host"}
+
 _IX_RE = re.compile(r"^ix([0-9]+)$")
 
 
@@ -251,6 +268,58 @@ def _joins(value, field, asn, nets, ixes, what, allow_ix):
     return out
 
 
+def _service_option(check, value, field):
+    if check == "port":
+        return _int(value, field, "port", 1, 65535)
+    if not isinstance(value, str):
+        raise TopologyError(field, "must be a string (the page's HTML), got %s" % type(value).__name__)
+    try:
+        value.format(**_PAGE_FIELDS)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise TopologyError(field, "seedemu fills only {asn} and {nodeName} in the page (%s: %s); write {{ and }} "
+                                   "for a literal brace (in Ansible variables inside {%% raw %%})"
+                            % (type(exc).__name__, exc))
+    return value
+
+
+def _services(value, field, asn, host):
+    """A host's services: a list of names (``[web]``) or ``{name, <option>: value}`` entries, each known to
+    :data:`SERVICES` and given once. Returns ``[{name, options}]``."""
+    known = ", ".join(sorted(SERVICES))
+    if value is not None and not isinstance(value, (list, tuple)):
+        raise TopologyError(field, "services must be a list (e.g. [%s]), got %s" % (known, type(value).__name__))
+    out, seen = [], {}
+    for i, entry in enumerate(value or []):
+        sub = "%s[%d]" % (field, i)
+        options = {}
+        if isinstance(entry, dict):
+            if "name" not in entry:
+                raise TopologyError(sub, "a service entry needs a 'name' (one of: %s)" % known)
+            options = dict(entry)
+            entry = options.pop("name")
+        if not isinstance(entry, str):
+            raise TopologyError(sub, "expected a service name (one of: %s) or {name: ..., <option>: ...}, got %r"
+                                % (known, entry))
+        if entry not in SERVICES:
+            raise TopologyError(sub, "unknown service %r (known: %s)" % (entry, known))
+        spec = SERVICES[entry]
+        _unknown_keys(options, ("name",) + tuple(spec["options"]), sub)
+        _claim(seen, entry, sub, "service %r on host %s of AS%d" % (entry, host, asn))
+        checked = dict((k, _service_option(spec["options"][k]["check"], v, "%s.%s" % (sub, k)))
+                       for k, v in sorted(options.items()))
+        out.append({"name": entry, "options": checked})
+    return out
+
+
+def _no_router_services(body, field, asn, router):
+    """Services run on hosts; say so rather than "unknown key" when a router is given some."""
+    if isinstance(body, dict) and "services" in body:
+        raise TopologyError(field + ".services", "services run on hosts, not on routers: router %s of AS%d cannot "
+                                                 "run %r; add a host on its network instead (topology."
+                                                 "autonomous_systems.%d.hosts: {<name>: {networks: [...], services: "
+                                                 "[...]}})" % (router, asn, body["services"], asn))
+
+
 def _autonomous_systems(value, field, ixes):
     out, seen = [], {}
     for key, body, sub in _keyed_items(value, field, "autonomous_systems", "asn"):
@@ -266,6 +335,7 @@ def _autonomous_systems(value, field, ixes):
             if rname in names:
                 raise TopologyError(rsub, "duplicate router %r in AS%d" % (rname, asn))
             names[rname] = rsub
+            _no_router_services(joins, rsub, asn, rname)
             if isinstance(joins, dict):
                 _unknown_keys(joins, ("networks",), rsub)
                 joins = joins.get("networks")
@@ -282,12 +352,15 @@ def _autonomous_systems(value, field, ixes):
             if hname in names:
                 raise TopologyError(hsub, "name %r is already used in AS%d (at %s)" % (hname, asn, names[hname]))
             names[hname] = hsub
+            services = []
             if isinstance(joins, dict):
-                _unknown_keys(joins, ("networks",), hsub)
+                _unknown_keys(joins, ("networks", "services"), hsub)
+                services = _services(joins.get("services"), hsub + ".services", asn, hname)
                 joins = joins.get("networks")
             if joins is None:
                 joins = [net_names[0]]
-            hosts.append({"name": hname, "joins": _joins(joins, hsub, asn, net_names, ixes, "host", False)})
+            hosts.append({"name": hname, "joins": _joins(joins, hsub, asn, net_names, ixes, "host", False),
+                          "services": services})
         out.append({"asn": asn, "networks": nets, "routers": routers, "hosts": hosts})
     if not out:
         raise TopologyError(field, "the topology needs at least one autonomous system")
@@ -496,7 +569,8 @@ def normalize(topology, parties=None, source=None, fate_version=None):
     it on to :func:`ghost_plan`.
 
     Returns ``{"internet_exchanges": [{id, prefix}], "autonomous_systems": [{asn, networks: [{name,
-    prefix, explicit_prefix}], routers: [{name, joins}], hosts: [{name, joins}]}], "peerings": [...],
+    prefix, explicit_prefix}], routers: [{name, joins}], hosts: [{name, joins, services: [{name, options}]}]}],
+    "peerings": [...],
     "parties": [{id, asn, network, training, serving}]}`` with prefixes as ``IPv4Network``.
     Raises :class:`TopologyError`.
     """

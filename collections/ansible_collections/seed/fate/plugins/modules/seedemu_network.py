@@ -53,7 +53,13 @@ options:
         C({ix, a, b, relationship=peer|provider|unfiltered})).
       - C(networks) is a list of names or C({name, prefix}); an AS above 255 needs an explicit C(prefix).
         C(routers) maps a router name to the list of networks and C(ixN) it joins. C(hosts) (optional) adds
-        ordinary hosts (containers), as a list of names (on the first network) or a mapping name to networks.
+        ordinary hosts (containers), as a list of names (on the first network) or a mapping name to networks
+        or to C({networks, services}).
+      - C(services) (on hosts only) is a list of seedemu services the host runs, each a name or a mapping
+        of C(name) and the service's options. V(web) is seedemu's C(WebService) (nginx), options C(port) (default
+        V(80)) and C(index), the page's HTML, where seedemu fills C({nodeName}) and C({asn}). Only services
+        whose packages the offline node image carries are offered. An unknown or repeated service, a
+        malformed one or services on a router are refused before anything is compiled, naming the field.
       - An AS may have several networks and routers (a transit AS with C(r1) at one IX and C(r2) at another,
         joined by an internal network). Every AS with more than one router gets seedemu's C(Ospf) and C(Ibgp)
         layers (OSPF inside, an iBGP full mesh over the loopbacks) so routes cross it; ASes with one router
@@ -196,6 +202,28 @@ EXAMPLES = r"""
     parties: "{{ seedfate_parties }}"
     dest: "{{ seedfate_build_dir }}"
     project: "{{ seedfate_network_project }}"
+    images: offline
+
+- name: A web host in AS150 beside the FATE party (seedemu's WebService on port 8080)
+  seed.fate.seedemu_network:
+    topology:
+      internet_exchanges: [100]
+      autonomous_systems:
+        150:
+          networks: [net0, net1]
+          routers: {router0: [net0, net1, ix100]}
+          hosts:
+            web: {networks: [net1], services: [{name: web, port: 8080, index: "<h1>{nodeName} in AS{asn}</h1>"}]}
+        151:
+          networks: [net0]
+          routers: {router0: [net0, ix100]}
+          hosts: {client: [net0]}
+      peerings:
+        - {ix: 100, route_server: [150, 151]}
+    parties:
+      10000: {asn: 150, network: net0}
+    dest: /srv/lab
+    project: mylab
     images: offline
 
 - name: Build from the user's own (fork-style) seedemu program

@@ -31,7 +31,7 @@ def default():
     return load("default")
 
 
-@pytest.mark.parametrize("name", ["default", "mixed"])
+@pytest.mark.parametrize("name", ["default", "mixed", "services"])
 def test_normalisation_matches_golden(name):
     lab = load(name)
     got = json.dumps(topo.to_jsonable(topo.normalize(lab["topology"], lab["parties"])), indent=2) + "\n"
