@@ -14,7 +14,8 @@ itself (four at a time, every 2 s). Printed per lab (seconds, wall clock):
 - sessions: from the end of `up` until every BGP session of every router and route server is Established;
 - routes: ... until every party's prefix is in the kernel table of every router of every party AS (what the
   network role waits for); full: ... until every AS network's prefix is in every router's kernel table;
-- memory: the sum of the containers' memory use (`docker stats --no-stream`) once the routes converged;
+- memory: the sum of the containers' memory use once the routes converged (`docker stats --no-stream`; where
+  that says 0B, as it does on some cgroup v1 hosts, the containers' cgroups: use less inactive page cache);
 - down: `network_state=absent`.
 
 Needs seedemu in .venv and a Docker engine; a lab whose subnets are in use is skipped with the reason.
@@ -277,7 +278,7 @@ def main():
             fmt(row["sessions"]), fmt(row["routes"]), fmt(row["full"]), row["memory"], row["total"], row["down"]))
         sys.stdout.flush()
     print("seconds, wall clock; sessions/routes/full: from the end of compose up (network_bgp_wait=false); "
-          "playbook: network.yml without the wait; memory: docker stats once converged")
+          "playbook: network.yml without the wait; memory: once converged")
 
 
 if __name__ == "__main__":

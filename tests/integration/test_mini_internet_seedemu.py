@@ -15,7 +15,7 @@ AS12 only).
   in every party AS's routers); AS24's host reaches AS41's across AS3 and a second tier-1 (mtr names the
   hops, mapped to their containers); status.yml shows every router up and every BGP session Established;
   then down. Everything is removed at the end (Lab/cleaned_up of test_network_seedemu). Its wall time is
-  printed: about 6 min on 2 cores (node image build 75 s, BGP sessions 70-85 s after compose up), so it has
+  printed: 4.5-6 min on 2 cores (node image build 60-80 s, BGP wait 60-85 s after compose up), so it has
   the marker ``mini_internet`` and a tier of its own (``make mini-internet-tier``), outside ``make test``.
 """
 
