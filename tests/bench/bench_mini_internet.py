@@ -201,8 +201,10 @@ def memory_mib(project):
                 total += float(m.group(1)) * units.get(m.group(2), 1.0)
         if total > 0:
             return total
-        print("bench_mini_internet: docker stats gave no memory figure (rc %d: %s)"
-              % (proc.returncode, (proc.stderr or proc.stdout).strip()[-300:]), file=sys.stderr)
+        if _attempt == 0:
+            first = ((proc.stderr or proc.stdout).strip().splitlines() or ["nothing"])[0]
+            print("bench_mini_internet: docker stats gave no memory figure (rc %d: %s ...): reading the cgroups"
+                  % (proc.returncode, first), file=sys.stderr)
         time.sleep(2)
     figures = [_cgroup_mib(i) for i in ids]
     return sum(f for f in figures if f is not None) if any(f is not None for f in figures) else 0.0
