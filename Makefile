@@ -1,5 +1,6 @@
 # seed.fate — the two commands of the README, and the pieces they are made of.
 #   make lab    bring up the built-in 3-party lab (needs Docker; seedemu is installed into .venv)
+#               (LAB=mini-internet: the mini-Internet example, 19 ASes on 3 IXes, inventories/mini-internet)
 #   make test   every test tier: sanity, lint, unit + golden, docker, the emulated Internet (seedemu), artifact
 #
 # seedemu (not on PyPI) comes from SEEDEMU_SOURCE: pip's git form of the pinned upstream commit by default,
@@ -11,7 +12,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: lab down status docs-picture test venv seedemu sanity unit pytest docker-tier seedemu-tier fate22-tier lint build bench images network molecule
+.PHONY: lab down status docs-picture test venv seedemu sanity unit pytest docker-tier seedemu-tier mini-internet-tier fate22-tier lint build bench images network molecule
 
 export SEEDEMU_SOURCE SEEDEMU_PATH
 
@@ -35,24 +36,32 @@ FATE_IMAGES ?= upstream
 LAB_ARGS := $(if $(FATE_VERSION),-e fate_version=$(FATE_VERSION)) \
 	$(if $(filter standin,$(FATE_IMAGES)),-e @playbooks/vars/fate-standins.yml)
 
+# LAB: the lab's inventory under inventories/ (unset: ansible.cfg's, the built-in 3-AS lab inventories/default;
+# LAB=mini-internet: the mini-Internet example). Applies to lab, down, status and network.
+LAB ?=
+INVENTORY_ARGS := $(if $(LAB),-i inventories/$(LAB))
+
 lab: venv
 	@if [ "$(FATE_IMAGES)" = standin ] && [ "$(FATE_VERSION)" != 1.3.0 ]; then \
 	  echo "make lab: FATE_IMAGES=standin are stand-ins for FATE 1.3.0: add FATE_VERSION=1.3.0 (FATE 2.2.0's images are built here)" >&2; exit 2; fi
-	$(BIN)/ansible-playbook playbooks/site.yml $(LAB_ARGS)
+	$(BIN)/ansible-playbook $(INVENTORY_ARGS) playbooks/site.yml $(LAB_ARGS)
 
 down: venv
-	$(BIN)/ansible-playbook playbooks/teardown.yml -e teardown_network=true
+	$(BIN)/ansible-playbook $(INVENTORY_ARGS) playbooks/teardown.yml -e teardown_network=true
 
 # Per AS its routers and BGP sessions, per party its components; the picture in build/<lab>/status/.
 status: venv
-	$(BIN)/ansible-playbook playbooks/status.yml
+	$(BIN)/ansible-playbook $(INVENTORY_ARGS) playbooks/status.yml
 
-# The README's picture of the default lab: its topology compiled (seedemu only, no Docker) into a build folder
-# of its own, drawn from the files.
+# The README's pictures of the default lab and of the mini-Internet: each topology compiled (seedemu only, no
+# Docker) into a build folder of its own, drawn from the files.
 docs-picture: venv
 	$(BIN)/ansible-playbook playbooks/status.yml -e status_compile=true -e status_docker=false \
 	  -e status_build_dir=$(CURDIR)/build/docs-picture -e seedfate_lab_name=default
+	$(BIN)/ansible-playbook -i inventories/mini-internet playbooks/status.yml -e status_compile=true \
+	  -e status_docker=false -e status_build_dir=$(CURDIR)/build/docs-picture-mini-internet
 	mkdir -p docs && cp build/docs-picture/status/lab.svg docs/lab-default.svg
+	cp build/docs-picture-mini-internet/status/lab.svg docs/lab-mini-internet.svg
 
 # Each tier prints its time (scripts/tier). In CI (CI=true) a skipped docker or seedemu test fails.
 test: venv
@@ -81,8 +90,13 @@ docker-tier: venv
 
 # The emulated Internet: seedemu skeleton, BGP bring-up, the fork-style program, molecule `lab` (1.3.0
 # stand-ins) and molecule `fate22` (real FATE 2.2.0 jobs across the routers).
+# The mini-Internet example (marker mini_internet, several minutes) has a tier of its own: mini-internet-tier.
 seedemu-tier: venv
-	scripts/run-pytest -m seedemu --durations=10
+	scripts/run-pytest -m "seedemu and not mini_internet" --durations=10
+
+# The mini-Internet example brought up for real (inventories/mini-internet: 19 ASes, about 30 containers).
+mini-internet-tier: venv
+	scripts/run-pytest -m mini_internet --durations=10
 
 # Real FATE 2.2.0 across the emulated Internet alone (molecule `fate22`: toy and hetero-LR jobs, report.json);
 # part of the seedemu tier.
@@ -101,7 +115,7 @@ images: venv
 	$(BIN)/ansible-playbook playbooks/images.yml -e images_build_standins=true
 
 network: venv
-	$(BIN)/ansible-playbook playbooks/network.yml
+	$(BIN)/ansible-playbook $(INVENTORY_ARGS) playbooks/network.yml
 
 # molecule finds ansible-playbook on PATH.
 molecule: venv

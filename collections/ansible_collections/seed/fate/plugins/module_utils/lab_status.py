@@ -637,8 +637,10 @@ def to_dot(lab, title=None):
             style = REL_STYLE.get(p["relationship"], REL_STYLE[None])
             if p.get("ix"):
                 style = style[:-1] + ' @ %s"' % p["ix"]
-            add("  %s -- %s [%s, style=dashed, penwidth=1.5, constraint=false];"
-                % (_q(_rid(p["a"], p["a_router"])), _q(_rid(p["b"], p["b_router"])), style))
+            # A customer is drawn below its provider (tiers, as in a mini-Internet); other peerings do not rank.
+            add("  %s -- %s [%s, style=dashed, penwidth=1.5, constraint=%s];"
+                % (_q(_rid(p["a"], p["a_router"])), _q(_rid(p["b"], p["b_router"])), style,
+                   "true" if p["relationship"] == "provider" else "false"))
         elif p["kind"] == "ibgp":
             add('  %s -- %s [style=dotted, color="#566573", label="iBGP", constraint=false];'
                 % (_q(_rid(p["asn"], p["a_router"])), _q(_rid(p["asn"], p["b_router"]))))
