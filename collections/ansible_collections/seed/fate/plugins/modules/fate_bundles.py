@@ -306,12 +306,15 @@ parties:
         changed:
           description: Whether the archive was (or in check mode would be) written.
           type: bool
+        created:
+          description: Whether the archive did not exist before.
+          type: bool
         files_changed:
           description: Archive members whose content changed, appeared or vanished.
           type: list
           elements: str
 bundles:
-  description: The lab-wide files, C(parties.conf) and C(confs-exchange.tar), in the form of O(parties[].bundles).
+  description: The lab-wide files, C(parties.conf) and C(confs-exchange.tar), in the form of RV(parties[].bundles).
   returned: always
   type: list
   elements: dict
