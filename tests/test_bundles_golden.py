@@ -309,3 +309,48 @@ def test_role_renders_the_golden_bundles(seed_lab, tmp_path):
         assert secret not in r.stdout
     r = _playbook(inv)
     assert r.returncode == 0 and _recap_changed(r.stdout) == 0, r.stdout
+
+
+@pytest.mark.slow
+def test_role_one_call_reports_each_party(seed_lab, tmp_path):
+    """One task renders the lab; changed, check mode and diff still speak per party."""
+    inv = _inventory(tmp_path, seed_lab["seed-lab"]["ghost"], {})
+    bundles = tmp_path / "build" / "bundles"
+    r = _playbook(inv, "--check", "--diff")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (tmp_path / "build").exists()
+    for pid in ("10000", "9999", "8888"):
+        assert "+++ after: party-%s (party %s)" % (pid, pid) in r.stdout
+        assert "+confs-%s: confs-%s/docker-compose.yml (new)" % (pid, pid) in r.stdout
+    r = _playbook(inv)
+    assert r.returncode == 0 and _recap_changed(r.stdout) == 1, r.stdout
+    # One task for the whole lab: the per-party tasks (and the role's argument check) ran once.
+    assert r.stdout.count("ok: [party-") + r.stdout.count("changed: [party-") == 3, r.stdout
+    written = dict((p.name, p.read_bytes()) for p in bundles.iterdir())
+    assert written == seed_lab["seed-lab"]["written"]
+    r = _playbook(inv, "--diff")
+    assert r.returncode == 0 and _recap_changed(r.stdout) == 0, r.stdout
+    assert "unchanged (3 of 3 parties): party-10000, party-9999, party-8888" in " ".join(r.stdout.split())
+    assert "--- before" not in r.stdout
+
+    # One party's password changes: that party (and only its confs archive) changes.
+    secrets = dict((pid, L.fixed_secrets(pid)) for pid in ("10000", "9999", "8888"))
+    secrets["9999"]["mysql_password"] = "e2e-changed-pw-9999"
+    extra = json.dumps({"fate_config_secrets": secrets})
+    r = _playbook(inv, "--check", "--diff", "-e", extra)
+    assert r.returncode == 0 and _recap_changed(r.stdout) == 1, r.stdout
+    assert "+++ after: party-9999 (party 9999)" in r.stdout and "after: party-10000" not in r.stdout
+    assert "+confs-9999: confs-9999/docker-compose.yml (changed)" in r.stdout
+    report = " ".join(r.stdout.split())  # the YAML callback folds long lines
+    assert "party-9999: confs-9999.tar changed (confs/fate_flow/conf/settings.py," in report
+    assert "docker-compose.yml); serving-9999.tar unchanged" in report
+    assert "unchanged (2 of 3 parties): party-10000, party-8888" in report
+    assert dict((p.name, p.read_bytes()) for p in bundles.iterdir()) == written
+    r = _playbook(inv, "-vvv", "--diff", "-e", extra)
+    assert r.returncode == 0 and _recap_changed(r.stdout) == 1, r.stdout
+    now = dict((p.name, p.read_bytes()) for p in bundles.iterdir())
+    assert [k for k in sorted(now) if now[k] != written[k]] == ["confs-9999.tar"]
+    for value in list(secrets["9999"].values()) + list(secrets["8888"].values()):
+        assert value not in r.stdout + r.stderr
+    r = _playbook(inv, "-e", extra)
+    assert r.returncode == 0 and _recap_changed(r.stdout) == 0, r.stdout

@@ -366,7 +366,8 @@ def _parse_secrets(raw, path):
     """The secrets file's YAML. A syntax error is reported by line and column only: PyYAML's own message
     quotes the offending line, which holds a password."""
     try:
-        return yaml.safe_load(raw) or {}
+        # libyaml's loader when PyYAML has it: a lab's secrets files are read on every run.
+        return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""

@@ -198,6 +198,8 @@ notes:
   - Persistent data (MySQL data, egg data-dir, redis data, shared_dir contents, serving-server's C(.fate))
     is never part of a bundle.
 seealso:
+  - module: seed.fate.fate_bundles
+    description: Every party of a lab in one call on the controller (what the fate_config role runs).
   - name: docs/contracts.md
     description: Bundles, Images and Inventory sections of the seed.fate contracts.
     link: https://example.invalid/seed-fate/docs
