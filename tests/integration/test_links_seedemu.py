@@ -26,6 +26,7 @@ import time
 import pytest
 
 from test_network_seedemu import Lab, busy_subnets, cleaned_up, sh
+from test_transit_seedemu import took
 
 pytestmark = [pytest.mark.seedemu]
 
@@ -151,14 +152,14 @@ def task_result(doc, name):
 
 def iperf(src, dst_address, reverse=False):
     """Bits per second the receiver saw (first second left out: tbf's 1 MB bucket lets a burst through)."""
-    argv = ["docker", "exec", src, "iperf3", "-c", dst_address, "-t", "4", "-O", "1", "-J", "--connect-timeout", "3000"]
+    argv = ["docker", "exec", src, "iperf3", "-c", dst_address, "-t", "3", "-O", "1", "-J", "--connect-timeout", "3000"]
     proc = sh(*(argv + (["-R"] if reverse else [])))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     return json.loads(proc.stdout)["end"]["sum_received"]["bits_per_second"]
 
 
 def avg_rtt_ms(src, dst_address):
-    proc = sh("docker", "exec", src, "ping", "-c", "4", "-i", "0.2", "-W", "2", dst_address)
+    proc = sh("docker", "exec", src, "ping", "-c", "3", "-i", "0.2", "-W", "2", dst_address)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return float(re.search(r"= [\d.]+/([\d.]+)/", proc.stdout).group(1))
 
@@ -176,7 +177,10 @@ def test_shaped_links_measured_and_refusals_reported(tmp_path, capsys):
         compiled = task_result(doc, "Compile the emulated Internet with seedemu")
         report = compiled["link_properties"]
         said = task_result(doc, "Say which link properties were applied")["msg"]
-        print("links lab (netem %s): up in %.0f s; %s" % ("present" if netem else "absent", up, said))
+        print("links lab (netem %s): up in %.0f s (compile %.1f s, image build %.1f s, compose up %.1f s, BGP wait "
+              "%.1f s); %s" % ("present" if netem else "absent", up, took(doc, "Compile the emulated Internet"),
+                               took(doc, "Build the node images"), took(doc, "Start the emulated Internet"),
+                               took(doc, "Wait until every BGP session"), said))
         assert said == compiled["link_properties_summary"]
         applied = sorted((a["where"], a["what"]) for a in report["applied"])
         refused = sorted((r["where"], r["what"]) for r in report["refused"])

@@ -65,7 +65,7 @@ options:
         number or a string like C(1.5%)) - may be set on an internet exchange given as a mapping
         (C({id, latency, bandwidth, loss})) and on an AS network given as a mapping, for every interface on it;
         and on one interface, by writing a router's or host's join as a mapping, C({network, latency,
-        bandwidth, loss}) (for example C({network: ix100, bandwidth: 10mbit})), whose properties override the
+        bandwidth, loss}) (for example C({network=ix100, bandwidth=10mbit})), whose properties override the
         network's one by one. seedemu applies them to each interface's egress with C(tc) (C(tbf) for
         bandwidth, C(netem) for latency and loss); a latency on a network is added once per interface, so two
         hosts on it see twice the latency each way. FATE components (reserved hosts, run in pods) are not
@@ -716,8 +716,8 @@ class SeedemuNetwork(object):
         if self.module._diff:
             res["diff"] = self.diff(old_ghost, ghost, old_output, output, out_changes)
         for refused in self.links["refused"]:
-            self.warnings.append("link property %s on %s is not applied: %s" % (refused["what"], refused["where"],
-                                                                                  refused["reason"]))
+            self.warnings.append("link property %s on %s is not applied: %s"
+                                 % (refused["what"], refused["where"], refused["reason"]))
         for warning in self.warnings:
             self.module.warn(warning)
         self.module.exit_json(**res)

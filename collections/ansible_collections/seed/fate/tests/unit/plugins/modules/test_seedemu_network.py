@@ -351,8 +351,8 @@ def test_link_properties_applied_and_refused_are_reported_and_warned(tmp_path, c
     assert not r.get("failed"), r
     assert r["link_properties"]["applied"] == [{"where": "ix100", "what": "bandwidth 10mbit"},
                                                {"where": "AS150 router0 on ix100", "what": "bandwidth 2mbit"}]
-    assert [(x["where"], x["what"]) for x in r["link_properties"]["refused"]] == [("ix100", "latency 20ms"),
-                                                                                 ("AS150 net0", "loss 1%")]
+    refused = [(x["where"], x["what"]) for x in r["link_properties"]["refused"]]
+    assert refused == [("ix100", "latency 20ms"), ("AS150 net0", "loss 1%")]
     assert r["link_properties_summary"][:2] == ["applied: bandwidth 10mbit on ix100",
                                                 "applied: bandwidth 2mbit on AS150 router0 on ix100"]
     assert r["link_properties_summary"][2].startswith("refused: latency 20ms on ix100 (the kernel refuses the netem")
