@@ -152,11 +152,19 @@ def task_result(doc, name):
 
 
 def iperf(src, dst_address, reverse=False):
-    """Bits per second the receiver saw (first second left out: tbf's 1 MB bucket lets a burst through)."""
-    argv = ["docker", "exec", src, "iperf3", "-c", dst_address, "-t", "3", "-O", "1", "-J", "--connect-timeout", "3000"]
+    """The receiver's steady rate in bit/s: the median of its one-second intervals. Neither the test's total nor a
+    leading omit period will do: tbf's 1 MB bucket lets a burst through at the start, and its 1 MB queue (2 s at
+    4 Mbit/s) still delivers after the sender stopped, which the receiver's total counts."""
+    argv = ["docker", "exec", src, "iperf3", "-c", dst_address, "-t", "4", "-J", "--get-server-output",
+            "--connect-timeout", "3000"]
     proc = sh(*(argv + (["-R"] if reverse else [])))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
-    return json.loads(proc.stdout)["end"]["sum_received"]["bits_per_second"]
+    doc = json.loads(proc.stdout)
+    # With -R the client receives; otherwise the server does (its own report comes back with --get-server-output).
+    receiver = doc if reverse else doc["server_output_json"]
+    rates = sorted(i["sum"]["bits_per_second"] for i in receiver["intervals"] if i["sum"]["seconds"] >= 0.5)
+    assert len(rates) >= 3, receiver["intervals"]
+    return rates[len(rates) // 2]
 
 
 def avg_rtt_ms(src, dst_address):
@@ -219,9 +227,9 @@ def test_shaped_links_measured_and_refusals_reported(tmp_path, capsys):
         print("links lab: AS63->AS64 %.2f Mbit/s (limit 8), AS64->AS63 %.1f Mbit/s (no limit), AS63->AS65 %.2f Mbit/s "
               "(limit 4), rtt AS63-AS64 %.2f ms; total %.0f s"
               % (shaped / 1e6, unshaped / 1e6, net_shaped / 1e6, rtt, time.monotonic() - start))
-        assert 0.7 * RATE_63_IX <= shaped <= 1.1 * RATE_63_IX, shaped
+        assert 0.75 * RATE_63_IX <= shaped <= 1.1 * RATE_63_IX, shaped
         assert unshaped >= 5 * RATE_63_IX, unshaped
-        assert 0.6 * RATE_65_NET <= net_shaped <= 1.1 * RATE_65_NET, net_shaped
+        assert 0.75 * RATE_65_NET <= net_shaped <= 1.1 * RATE_65_NET, net_shaped
         if netem:
             assert rtt >= 9.5, rtt
         else:
