@@ -369,6 +369,53 @@ def adapt_output(files, caps):
     return notes
 
 
+# What each link property needs from the kernel: seedemu shapes bandwidth with tbf, latency and loss with netem.
+LINK_QDISC = {"latency": "netem", "bandwidth": "tbf", "loss": "netem"}
+
+
+def output_link_items(files):
+    """The link properties a compiled project asks for, from each node's /ifinfo.txt (for programs seed.fate
+    did not write): [{where: "<node folder> <interface>", property, value}] with seedemu's units."""
+    items = []
+    for key in _files_for(files, _copy_targets(files), "/ifinfo.txt"):
+        for line in (files[key] or "").splitlines():
+            parts = line.strip().split(":")
+            if len(parts) < 5:
+                continue
+            where = "%s %s" % (posixpath.dirname(key) or key, parts[0])
+            for prop, raw in (("latency", parts[2]), ("bandwidth", parts[3]), ("loss", parts[4])):
+                try:
+                    value = float(raw)
+                except ValueError:
+                    continue
+                if value:
+                    items.append({"where": where, "property": prop, "value": int(value) if value == int(value) else value})
+    return items
+
+
+def link_report(items, caps, describe_value=None):
+    """Which link properties this host applies and which it refuses: ``{"applied": [{where, what}],
+    "refused": [{where, what, reason}]}`` for ``items`` ([{where, property, value}]).
+
+    Latency and loss need netem; without it they are refused with the probe's reason, while bandwidth (tbf)
+    is still applied. ``caps`` None means the host was not probed (host_compat off): everything is taken as
+    applied. ``describe_value(property, value)`` words a value (default ``<property> <value>``)."""
+    describe_value = describe_value or (lambda prop, value: "%s %s" % (prop, value))
+    reason = None
+    if caps is not None and not caps.get("netem", True):
+        why = [n for n in caps.get("notes") or [] if "netem" in n]
+        reason = ("%s; latency and loss need the netem qdisc, bandwidth (tbf) still applies"
+                  % (why[0] if why else "netem is unavailable on this host"))
+    report = {"applied": [], "refused": []}
+    for item in items:
+        what = describe_value(item["property"], item["value"])
+        if reason and LINK_QDISC.get(item["property"]) == "netem":
+            report["refused"].append({"where": item["where"], "what": what, "reason": reason})
+        else:
+            report["applied"].append({"where": item["where"], "what": what})
+    return report
+
+
 def describe(caps):
     """One line for a result or log: what the host lacks, or that it lacks nothing."""
     lacking = [label for key, label in (("privileged", "privileged containers"), ("dummy_link", "dummy links"),

@@ -29,7 +29,7 @@ import json
 import os
 import re
 
-from ansible_collections.seed.fate.plugins.module_utils import bird, naming
+from ansible_collections.seed.fate.plugins.module_utils import bird, naming, topology
 
 try:
     import yaml
@@ -111,6 +111,93 @@ def _bird_text(folder):
     return "\n".join(texts)
 
 
+_COPY_RE = re.compile(r"^\s*COPY\s+(\S+)\s+(\S+)\s*$", re.M)
+
+
+def _node_file(folder, container_path):
+    """Text of the file a node's Dockerfile copies to ``container_path`` (None when there is none)."""
+    try:
+        with open(os.path.join(folder, "Dockerfile")) as f:
+            dockerfile = f.read()
+    except (IOError, OSError):
+        return None
+    for src, dst in _COPY_RE.findall(dockerfile):
+        if dst == container_path:
+            try:
+                with open(os.path.join(folder, src), "rb") as f:
+                    return f.read(1 << 20).decode("utf-8", "replace")
+            except (IOError, OSError):
+                return None
+    return None
+
+
+def node_links(folder):
+    """{network: link properties} a compiled node asks for (its ``/ifinfo.txt``: name:prefix:latency ms:bandwidth
+    bit/s:loss %; zeros left out), and whether its ``/interface_setup`` still runs netem (host adaptations
+    remove it where the kernel has none, and with it latency and loss)."""
+    links = {}
+    for line in (_node_file(folder, "/ifinfo.txt") or "").splitlines():
+        parts = line.strip().split(":")
+        if len(parts) < 5:
+            continue
+        props = {}
+        for key, raw in (("latency", parts[2]), ("bandwidth", parts[3]), ("loss", parts[4])):
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            if value:
+                props[key] = int(value) if value == int(value) else value
+        if props:
+            links[parts[0]] = props
+    setup = _node_file(folder, "/interface_setup")
+    return links, setup is None or "netem" in setup
+
+
+def link_text(props, netem=True):
+    """``10mbit, 20ms, loss 1%`` for a label; latency and loss marked off where the node has no netem."""
+    if not props:
+        return ""
+    parts = []
+    if props.get("bandwidth"):
+        parts.append(topology.format_bandwidth(int(props["bandwidth"])))
+    emulated = [("%dms" % props["latency"]) if props.get("latency") else None,
+                ("loss %s%%" % props["loss"]) if props.get("loss") else None]
+    emulated = [x for x in emulated if x]
+    if emulated:
+        parts.append(" ".join(emulated) + ("" if netem else " (off: no netem)"))
+    return ", ".join(parts)
+
+
+def _network_links(lab):
+    """Each network's own label: the properties most interfaces on it share (seedemu's network defaults);
+    an interface whose properties differ keeps them on its edge (``label`` on the interface)."""
+    members = {}
+    for s in lab["systems"]:
+        for node in s["routers"] + s["hosts"]:
+            for i in node["interfaces"]:
+                # AS networks are named per AS (every AS may have a net0); internet exchanges once.
+                members.setdefault((s["asn"], i["net"]), []).append(i)
+                members.setdefault((None, i["net"]), []).append(i)
+    for x in lab["exchanges"]:
+        for i in (x["route_server"] or {}).get("interfaces", []):
+            members.setdefault((None, i["net"]), []).append(i)
+    nets = [((s["asn"], n["name"]), n) for s in lab["systems"] for n in s["networks"]]
+    for key, net in nets + [((None, x["name"]), x) for x in lab["exchanges"]]:
+        ifaces = members.get(key, [])
+        counts = {}
+        for i in ifaces:
+            counts[i.get("link_text", "")] = counts.get(i.get("link_text", ""), 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        # The network's default is what most of its interfaces have (a tie names none).
+        shared = ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) else ""
+        if shared:
+            net["link"] = shared
+        for i in ifaces:
+            if i.get("link_text", "") != shared:
+                i["label"] = i.get("link_text") or "no shaping"
+
+
 def _party_layout(doc):
     """[(party, cluster, component, node_id)] of pre_party_list.json (nested or flat form), file order."""
     if not isinstance(doc, dict):
@@ -177,6 +264,11 @@ def read_lab(build_dir, project=None):
         while "net.%d.name" % i in labels:
             ifaces.append({"net": labels["net.%d.name" % i], "address": _addr(labels.get("net.%d.address" % i))})
             i += 1
+        links, netem = node_links(os.path.join(output, service))
+        for i in ifaces:
+            if links.get(i["net"]):
+                i["link"] = links[i["net"]]
+                i["link_text"] = link_text(links[i["net"]], netem)
         node = {"name": name, "service": service, "container": entry.get("container_name") or service,
                 "role": role, "interfaces": ifaces}
         if "route server" in role.lower():
@@ -219,6 +311,7 @@ def read_lab(build_dir, project=None):
         "parties": [parties[p] for p in order],
     }
     lab["peerings"] = peerings(lab)
+    _network_links(lab)
     return lab
 
 
@@ -422,8 +515,9 @@ def collect_state(lab, run=None, docker_cli="docker", birdc="birdc"):
                                   for h in s["hosts"]]})
     exchanges = []
     for x in lab["exchanges"]:
-        exchanges.append({"ix": x["ix"], "name": x["name"], "prefix": x["prefix"],
-                          "route_server": speaker_status(x["route_server"], None) if x["route_server"] else None})
+        exchanges.append(dict({"ix": x["ix"], "name": x["name"], "prefix": x["prefix"],
+                               "route_server": speaker_status(x["route_server"], None) if x["route_server"] else None},
+                              **({"link": x["link"]} if x.get("link") else {})))
     parties = []
     for p in lab["parties"]:
         comps = []
@@ -514,7 +608,8 @@ def table_lines(status, lab_name=None):
         return out
 
     for system in status["systems"]:
-        nets = ", ".join("%s %s" % (n["name"], n["prefix"]) for n in system["networks"])
+        nets = ", ".join("%s %s" % (n["name"], n["prefix"]) + (" (%s)" % n["link"] if n.get("link") else "")
+                         for n in system["networks"])
         lines.append("AS%s  %s" % (system["asn"], nets))
         for r in system["routers"]:
             lines.extend(speaker(r, ["router %s" % r["name"]]))
@@ -523,7 +618,8 @@ def table_lines(status, lab_name=None):
             services = "  " + ", ".join(h["services"]) if h.get("services") else ""
             lines.append("  host %s  %s%s" % (h["name"], addresses, services))
     for x in status["exchanges"]:
-        lines.append("%s  %s" % (x["name"].upper() if str(x["name"]).startswith("ix") else x["name"], x["prefix"] or ""))
+        lines.append("%s  %s" % (x["name"].upper() if str(x["name"]).startswith("ix") else x["name"], x["prefix"] or "")
+                     + ("  (%s)" % x["link"] if x.get("link") else ""))
         if x["route_server"]:
             lines.extend(speaker(x["route_server"], ["route server"]))
     for p in status["parties"]:
@@ -566,6 +662,11 @@ def _span(addresses):
     return "%s - .%s" % (addrs[0], addrs[-1].split(".")[-1])
 
 
+def _edge_link(iface):
+    """``, headlabel="2mbit"`` for an interface whose link properties differ from its network's."""
+    return ", headlabel=%s" % _q(iface["label"]) if iface.get("label") else ""
+
+
 def to_dot(lab, title=None):
     """Graphviz DOT text of the lab: IXes, ASes (clusters) with their networks, routers, hosts and parties,
     route-server and private peerings (with relationship) and iBGP. Deterministic."""
@@ -580,7 +681,7 @@ def to_dot(lab, title=None):
     for x in lab["exchanges"]:
         rs = x["route_server"]
         add('  %s [shape=box3d, style=filled, fillcolor="#d6eaf8", label=%s];'
-            % (_q(x["name"]), _label(str(x["name"]).upper(), x["prefix"],
+            % (_q(x["name"]), _label(str(x["name"]).upper(), x["prefix"], x.get("link"),
                                      "route server %s" % rs["interfaces"][0]["address"] if rs and rs["interfaces"] else None)))
     parties_by_as = {}
     for p in lab["parties"]:
@@ -593,7 +694,7 @@ def to_dot(lab, title=None):
             % _label("AS%s" % asn + (" (%s)" % kind if kind else "")))
         for n in s["networks"]:
             add('    %s [shape=ellipse, style=filled, fillcolor="#eaeded", label=%s];'
-                % (_q("as%s_n_%s" % (asn, n["name"])), _label(n["name"], n["prefix"])))
+                % (_q("as%s_n_%s" % (asn, n["name"])), _label(n["name"], n["prefix"], n.get("link"))))
         for r in s["routers"]:
             add('    %s [shape=octagon, style=filled, fillcolor="#fdebd0", label=%s];'
                 % (_q(_rid(asn, r["name"])), _label(r["name"])))
@@ -612,12 +713,14 @@ def to_dot(lab, title=None):
         for r in s["routers"]:
             for i in r["interfaces"]:
                 if i["net"] in nets:
-                    add("    %s -- %s [taillabel=%s];" % (_q(_rid(asn, r["name"])), _q("as%s_n_%s" % (asn, i["net"])),
-                                                          _q("." + i["address"].split(".")[-1] if i["address"] else "")))
+                    add("    %s -- %s [taillabel=%s%s];" % (_q(_rid(asn, r["name"])), _q("as%s_n_%s" % (asn, i["net"])),
+                                                            _q("." + i["address"].split(".")[-1] if i["address"] else ""),
+                                                            _edge_link(i)))
         for h in s["hosts"]:
             for i in h["interfaces"]:
                 if i["net"] in nets:
-                    add("    %s -- %s;" % (_q("as%s_n_%s" % (asn, i["net"])), _q("as%s_h_%s" % (asn, h["name"]))))
+                    add("    %s -- %s%s;" % (_q("as%s_n_%s" % (asn, i["net"])), _q("as%s_h_%s" % (asn, h["name"])),
+                                             " [label=%s]" % _q(i["label"]) if i.get("label") else ""))
         for p in parties_by_as.get(asn, []):
             if p["network"]:
                 add("    %s -- %s;" % (_q("as%s_n_%s" % (asn, p["network"])), _q("party_%s" % p["id"])))
@@ -630,8 +733,9 @@ def to_dot(lab, title=None):
                 if i["net"] in ixes:
                     member = (i["net"], s["asn"], r["name"]) in rs_members
                     style = ('color="#2e86c1", penwidth=2, label="RS"' if member else 'color="#909497"')
-                    add("  %s -- %s [%s, taillabel=%s];" % (_q(i["net"]), _q(_rid(s["asn"], r["name"])), style,
-                                                            _q("." + i["address"].split(".")[-1] if i["address"] else "")))
+                    add("  %s -- %s [%s, taillabel=%s%s];" % (_q(i["net"]), _q(_rid(s["asn"], r["name"])), style,
+                                                              _q("." + i["address"].split(".")[-1] if i["address"] else ""),
+                                                              _edge_link(i)))
     for p in lab["peerings"]:
         if p["kind"] == "private" and p["a_router"] and p["b_router"]:
             style = REL_STYLE.get(p["relationship"], REL_STYLE[None])

@@ -285,6 +285,40 @@ def _peering(ebgp, peering, relationship_cls):
         ebgp.addPrivatePeering(peering["ix"], peering["a"], peering["b"], abRelationship=rel)
 
 
+def set_network_link(network, props):
+    """seedemu's default link properties of a network (every interface on it), from normalised ``props``."""
+    if props:
+        network.setDefaultLinkProperties(latency=props.get("latency", 0), bandwidth=props.get("bandwidth", 0),
+                                         packetDrop=props.get("loss", 0))
+
+
+def interface_link_hook(links):
+    """A seedemu hook that sets the link properties of single interfaces: ``links`` is [(node, network
+    name, props)]. seedemu creates a node's interfaces while the Base layer is configured (each starting
+    with its network's defaults) and writes them into the node's ``/ifinfo.txt`` when Base is rendered, so
+    this runs in between. A property the join does not give keeps its network's default."""
+    from seedemu.core import Hook
+
+    class InterfaceLinkProperties(Hook):
+        def getName(self):
+            return "SeedFateInterfaceLinkProperties"
+
+        def getTargetLayer(self):
+            return "Base"
+
+        def postconfigure(self, emulator):
+            for node, target, props in links:
+                ifaces = [i for i in node.getInterfaces() if i.getNet().getName() == target]
+                if not ifaces:
+                    raise ValueError("%s has no interface on %s for its link properties" % (node.getName(), target))
+                for iface in ifaces:
+                    latency, bandwidth, loss = iface.getLinkProperties()
+                    iface.setLinkProperties(latency=props.get("latency", latency),
+                                            bandwidth=props.get("bandwidth", bandwidth),
+                                            packetDrop=props.get("loss", loss))
+    return InterfaceLinkProperties()
+
+
 def add_interior_routing(emu, model, ibgp=True):
     """Ibgp and Ospf layers for the ASes with more than one router (every seedemu example with a multi-router
     AS adds both): OSPF carries the routers' loopbacks and internal networks, iBGP (full mesh over the
@@ -352,21 +386,25 @@ def build_declarative(model, project, staging, images="default", offline_image=D
         with quiet(), light_stack(os.environ.get("SEEDFATE_LIGHT_STACK", "1") != "0"):
             # Routers in /etc/hosts too, as the fork's GhostNodes.json lists them.
             emu, base, routing, ebgp, hosts = Emulator(), Base(), Routing(), Ebgp(), EtcHosts(only_hosts=False)
+            links = []
             for ix in model["internet_exchanges"]:
-                base.createInternetExchange(ix["id"], prefix=str(ix["prefix"]))
+                lan = base.createInternetExchange(ix["id"], prefix=str(ix["prefix"])).getPeeringLan()
+                set_network_link(lan, ix.get("link"))
             as_objs = {}
             for system in model["autonomous_systems"]:
                 as_obj = base.createAutonomousSystem(system["asn"])
                 as_objs[system["asn"]] = as_obj
                 for net in system["networks"]:
                     if net["explicit_prefix"]:
-                        as_obj.createNetwork(net["name"], prefix=str(net["prefix"]))
+                        network = as_obj.createNetwork(net["name"], prefix=str(net["prefix"]))
                     else:
-                        as_obj.createNetwork(net["name"])
+                        network = as_obj.createNetwork(net["name"])
+                    set_network_link(network, net.get("link"))
                 for router in system["routers"]:
                     node = as_obj.createRouter(router["name"])
                     for target in router["joins"]:
                         node.joinNetwork(target)
+                    links.extend((node, target, props) for target, props in sorted((router.get("links") or {}).items()))
             # Ghosts first, in the fork's order, so they hold .71 upward whatever else the AS has.
             for ghost in plan:
                 as_objs[ghost["asn"]].createHost(ghost["name"]).joinNetwork(ghost["network"])
@@ -375,6 +413,9 @@ def build_declarative(model, project, staging, images="default", offline_image=D
                     node = as_objs[system["asn"]].createHost(host["name"])
                     for target in host["joins"]:
                         node.joinNetwork(target)
+                    links.extend((node, target, props) for target, props in sorted((host.get("links") or {}).items()))
+            if links:
+                emu.addHook(interface_link_hook(links))
             for peering in model["peerings"]:
                 _peering(ebgp, peering, PeerRelationship)
             for layer in (base, routing, ebgp, hosts):

@@ -174,13 +174,153 @@ def _claim(seen, key, field, what):
     seen[key] = field
 
 
+# Link properties (seedemu's Network.setDefaultLinkProperties / Interface.setLinkProperties): latency in
+# milliseconds, bandwidth in bits per second (tc's rate units), loss in percent. Normalised as
+# {"latency": int ms, "bandwidth": int bit/s, "loss": int|float %}, holding only the keys that were given.
+LINK_KEYS = ("latency", "bandwidth", "loss")
+LATENCY_MAX_MS = 60000
+BANDWIDTH_MIN, BANDWIDTH_MAX = 1000, 100 * 10 ** 9
+_BANDWIDTH_UNITS = {"": 1, "bit": 1, "kbit": 10 ** 3, "mbit": 10 ** 6, "gbit": 10 ** 9}
+_LATENCY_UNITS = {"": 1, "ms": 1, "s": 1000}
+_QUANTITY_RE = re.compile(r"^\s*(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[a-z%]*)\s*$", re.I)
+
+
+def _quantity(value, field, what, units, example):
+    """(number, unit) of an int/float or a string like ``10mbit``; no bools, no negatives."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TopologyError(field, "%s must be a number or a string like %s, got %r" % (what, example, value))
+    if isinstance(value, str):
+        m = _QUANTITY_RE.match(value)
+        if not m:
+            raise TopologyError(field, "%s must be a non-negative number with a unit (%s), like %s, got %r"
+                                % (what, ", ".join(u for u in units if u), example, value))
+        number, unit = float(m.group("num")), m.group("unit").lower()
+    else:
+        number, unit = float(value), ""
+        if value < 0:
+            raise TopologyError(field, "%s must not be negative, got %r" % (what, value))
+    if unit not in units:
+        raise TopologyError(field, "%s has an unknown unit %r in %r (use %s, like %s)"
+                            % (what, unit, value, ", ".join(u for u in units if u), example))
+    return number, unit
+
+
+def _latency(value, field):
+    number, unit = _quantity(value, field, "latency", _LATENCY_UNITS, "20ms or 1s (a bare number is ms)")
+    ms = number * _LATENCY_UNITS[unit]
+    if ms != int(ms):
+        raise TopologyError(field, "latency must be whole milliseconds (seedemu's unit), got %r" % (value,))
+    if ms > LATENCY_MAX_MS:
+        raise TopologyError(field, "latency must be at most %d ms, got %r" % (LATENCY_MAX_MS, value))
+    return int(ms)
+
+
+def _bandwidth(value, field):
+    if isinstance(value, str) and re.search(r"bps\s*$", value, re.I):
+        raise TopologyError(field, "bandwidth %r: say bits per second with bit, kbit, mbit or gbit (tc reads "
+                                   "'bps' as bytes per second), like 10mbit" % value)
+    number, unit = _quantity(value, field, "bandwidth", _BANDWIDTH_UNITS, "10mbit (a bare number is bit/s)")
+    bps = number * _BANDWIDTH_UNITS[unit]
+    if bps == 0:
+        raise TopologyError(field, "bandwidth must be more than 0 (leave it out for an unlimited link), got %r" % (value,))
+    if not BANDWIDTH_MIN <= bps <= BANDWIDTH_MAX:
+        raise TopologyError(field, "bandwidth must be between 1kbit and 100gbit, got %r" % (value,))
+    return int(round(bps))
+
+
+def _loss(value, field):
+    number, unit = _quantity(value, field, "loss", {"": 1, "%": 1}, "1.5 or '1.5%' (percent)")
+    if number > 100:
+        raise TopologyError(field, "loss is a percentage from 0 to 100, got %r" % (value,))
+    return int(number) if number == int(number) else number
+
+
+def _link_properties(body, field):
+    """The link properties given in mapping ``body`` (other keys are the caller's), normalised."""
+    out = {}
+    for key, parse in (("latency", _latency), ("bandwidth", _bandwidth), ("loss", _loss)):
+        if body.get(key) is not None:
+            out[key] = parse(body[key], "%s.%s" % (field, key))
+    return out
+
+
+def _join_target(target, field):
+    """(network name or IX id, link properties) of one entry of a router's or host's joins: a plain name,
+    an IX id, or a mapping ``{network: <name>, latency, bandwidth, loss}`` for this interface only."""
+    if not isinstance(target, dict):
+        return target, {}
+    _unknown_keys(target, ("network",) + LINK_KEYS, field)
+    if target.get("network") is None:
+        raise TopologyError(field, "a join given as a mapping needs a 'network' (with latency, bandwidth or loss "
+                                   "for this interface), e.g. {network: ix100, bandwidth: 10mbit}")
+    return target["network"], _link_properties(target, field)
+
+
+def _add_links(node, raw_joins, field):
+    """Put the per-interface link properties of a router's or host's joins on ``node`` as ``links``
+    ({network: properties}, only when some are given)."""
+    links = {}
+    for j, target in enumerate(_list(raw_joins, field, "joins")):
+        name, props = _join_target(target, "%s[%d]" % (field, j))
+        if props:
+            links[name if isinstance(name, str) else "ix%d" % name] = props
+    if links:
+        node["links"] = links
+    return node
+
+
+def format_link(props):
+    """``latency 20ms, bandwidth 10mbit, loss 1%`` for link properties (tc's units)."""
+    parts = []
+    if props.get("latency") is not None:
+        parts.append("latency %dms" % props["latency"])
+    if props.get("bandwidth") is not None:
+        parts.append("bandwidth %s" % format_bandwidth(props["bandwidth"]))
+    if props.get("loss") is not None:
+        parts.append("loss %s%%" % props["loss"])
+    return ", ".join(parts)
+
+
+def format_bandwidth(bps):
+    for unit, factor in (("gbit", 10 ** 9), ("mbit", 10 ** 6), ("kbit", 10 ** 3)):
+        if bps >= factor and bps % factor == 0:
+            return "%d%s" % (bps // factor, unit)
+    return "%dbit" % bps
+
+
+def describe_link(prop, value):
+    """``latency 20ms``, ``bandwidth 10mbit``, ``loss 1.5%`` for one normalised property."""
+    return format_link({prop: value})
+
+
+def link_items(model):
+    """Every link property the lab asks for: [{where, property, value}] in model order; ``where`` names the
+    network (``ix100``, ``AS150 net0``) or the interface (``AS150 router0 on ix100``)."""
+    items = []
+
+    def add(where, props):
+        for key in LINK_KEYS:
+            if props.get(key) is not None:
+                items.append({"where": where, "property": key, "value": props[key]})
+    for ix in model["internet_exchanges"]:
+        add("ix%d" % ix["id"], ix.get("link") or {})
+    for system in model["autonomous_systems"]:
+        for net in system["networks"]:
+            add("AS%d %s" % (system["asn"], net["name"]), net.get("link") or {})
+        for kind in ("routers", "hosts"):
+            for node in system[kind]:
+                for target in node["joins"]:
+                    add("AS%d %s on %s" % (system["asn"], node["name"], target), (node.get("links") or {}).get(target, {}))
+    return items
+
+
 def _internet_exchanges(value, field):
     out, seen = [], {}
     for i, entry in enumerate(_list(value, field, "internet_exchanges")):
         sub = "%s[%d]" % (field, i)
         prefix = None
         if isinstance(entry, dict):
-            _unknown_keys(entry, ("id", "prefix"), sub)
+            _unknown_keys(entry, ("id", "prefix") + LINK_KEYS, sub)
             if "id" not in entry:
                 raise TopologyError(sub, "an internet exchange needs an 'id'")
             ix = _int(entry["id"], sub + ".id", "IX id", 1, 254)
@@ -191,6 +331,9 @@ def _internet_exchanges(value, field):
             ix = _int(entry, sub, "IX id", 1, 254)
         _claim(seen, ix, sub, "internet exchange %d" % ix)
         out.append({"id": ix, "prefix": prefix or ipaddress.IPv4Network("10.%d.0.0/24" % ix)})
+        link = _link_properties(entry, sub) if isinstance(entry, dict) else {}
+        if link:
+            out[-1]["link"] = link
     return out
 
 
@@ -218,7 +361,8 @@ def _networks(value, field, asn):
             raise TopologyError(sub, "network name %r is reserved for internet exchanges" % name)
         _claim(seen, name, sub, "network %r in AS%d" % (name, asn))
         body = _mapping(body, sub, "network")
-        _unknown_keys(body, ("prefix",), sub)
+        _unknown_keys(body, ("prefix",) + LINK_KEYS, sub)
+        link = _link_properties(body, sub)
         if body.get("prefix") is not None:
             prefix = _prefix(body["prefix"], sub + ".prefix")
         elif asn > 255:
@@ -230,9 +374,9 @@ def _networks(value, field, asn):
                 raise TopologyError(sub, "AS%d has more than 256 networks without explicit prefixes" % asn)
             prefix = ipaddress.IPv4Network("10.%d.%d.0/24" % (asn, auto_index))
             auto_index += 1
-            out.append({"name": name, "prefix": prefix, "explicit_prefix": False})
-            continue
-        out.append({"name": name, "prefix": prefix, "explicit_prefix": True})
+        out.append({"name": name, "prefix": prefix, "explicit_prefix": body.get("prefix") is not None})
+        if link:
+            out[-1]["link"] = link
     if not out:
         raise TopologyError(field, "AS%d needs at least one network" % asn)
     return out
@@ -245,6 +389,7 @@ def _joins(value, field, asn, nets, ixes, what, allow_ix):
     out = []
     for j, target in enumerate(joins):
         sub = "%s[%d]" % (field, j)
+        target = _join_target(target, sub)[0]
         if isinstance(target, int) and not isinstance(target, bool):
             target = "ix%d" % target
         if not isinstance(target, str):
@@ -339,7 +484,8 @@ def _autonomous_systems(value, field, ixes):
             if isinstance(joins, dict):
                 _unknown_keys(joins, ("networks",), rsub)
                 joins = joins.get("networks")
-            routers.append({"name": rname, "joins": _joins(joins, rsub, asn, net_names, ixes, "router", True)})
+            routers.append(_add_links({"name": rname, "joins": _joins(joins, rsub, asn, net_names, ixes, "router", True)},
+                                      joins, rsub))
         if not routers:
             raise TopologyError(sub + ".routers", "AS%d needs at least one router" % asn)
         hosts = []
@@ -359,8 +505,8 @@ def _autonomous_systems(value, field, ixes):
                 joins = joins.get("networks")
             if joins is None:
                 joins = [net_names[0]]
-            hosts.append({"name": hname, "joins": _joins(joins, hsub, asn, net_names, ixes, "host", False),
-                          "services": services})
+            hosts.append(_add_links({"name": hname, "joins": _joins(joins, hsub, asn, net_names, ixes, "host", False),
+                                     "services": services}, joins, hsub))
         out.append({"asn": asn, "networks": nets, "routers": routers, "hosts": hosts})
     if not out:
         raise TopologyError(field, "the topology needs at least one autonomous system")
@@ -568,10 +714,11 @@ def normalize(topology, parties=None, source=None, fate_version=None):
     (default: the catalogue's default version). The version is not part of the returned model: pass
     it on to :func:`ghost_plan`.
 
-    Returns ``{"internet_exchanges": [{id, prefix}], "autonomous_systems": [{asn, networks: [{name,
-    prefix, explicit_prefix}], routers: [{name, joins}], hosts: [{name, joins, services: [{name, options}]}]}],
-    "peerings": [...],
-    "parties": [{id, asn, network, training, serving}]}`` with prefixes as ``IPv4Network``.
+    Returns ``{"internet_exchanges": [{id, prefix, link?}], "autonomous_systems": [{asn, networks: [{name,
+    prefix, explicit_prefix, link?}], routers: [{name, joins, links?}], hosts: [{name, joins, services: [{name,
+    options}], links?}]}], "peerings": [...], "parties": [{id, asn, network, training, serving}]}`` with
+    prefixes as ``IPv4Network``. ``link`` (a network's default link properties) and ``links`` ({joined network:
+    properties} of a node's own interfaces) are there only when given; see :func:`_link_properties`.
     Raises :class:`TopologyError`.
     """
     try:

@@ -64,6 +64,18 @@ options:
         joined by an internal network). Every AS with more than one router gets seedemu's C(Ospf) and C(Ibgp)
         layers (OSPF inside, an iBGP full mesh over the loopbacks) so routes cross it; ASes with one router
         are compiled as before.
+      - Link properties (seedemu's C(setDefaultLinkProperties) and C(setLinkProperties)) - C(latency) (whole
+        milliseconds; a number, or a string with C(ms) or C(s), C(0) to C(60000) ms), C(bandwidth) (bits per
+        second; a number, or a string with C(bit), C(kbit), C(mbit) or C(gbit), tc's decimal units, C(1kbit) to
+        C(100gbit); C(0) is refused, leave it out for an unlimited link) and C(loss) (percent, C(0) to C(100), a
+        number or a string like C(1.5%)) - may be set on an internet exchange given as a mapping
+        (C({id, latency, bandwidth, loss})) and on an AS network given as a mapping, for every interface on it;
+        and on one interface, by writing a router's or host's join as a mapping, C({network, latency,
+        bandwidth, loss}) (for example C({network=ix100, bandwidth=10mbit})), whose properties override the
+        network's one by one. seedemu applies them to each interface's egress with C(tc) (C(tbf) for
+        bandwidth, C(netem) for latency and loss); a latency on a network is added once per interface, so two
+        hosts on it see twice the latency each way. FATE components (reserved hosts, run in pods) are not
+        shaped; their network's router and hosts are.
       - Checked before anything is compiled, each error naming the field - every router joining an C(ixN)
         must belong to an AS that peers there (route server or private peering); a private peering's ASes
         must both be at its IX (the error lists the IXes they do share); a party's C(network) must be one of
@@ -168,6 +180,15 @@ options:
       - Host capabilities to assume instead of probing, C({privileged, dummy_link, netem}) booleans
         (for tests and for building on one machine to run on another).
     type: dict
+  link_properties_strict:
+    description:
+      - What to do when this host cannot apply a link property the lab asks for (latency and loss without the
+        kernel's C(netem) qdisc, as found by O(host_compat=auto) or given in O(host_capabilities)).
+      - V(false) builds the lab anyway with those properties left out, warns once for each and lists them in
+        RV(link_properties) (bandwidth, shaped with C(tbf), still applies). V(true) fails before anything is
+        written or built, naming each refused property.
+    type: bool
+    default: false
   source:
     description: Where O(topology) and O(parties) come from (for example the inventory file), quoted in errors.
     type: str
@@ -226,6 +247,19 @@ EXAMPLES = r"""
     project: mylab
     images: offline
 
+- name: A lab whose exchange is a 10 Mbit/s, 20 ms link, one router limited further; fail where netem is missing
+  seed.fate.seedemu_network:
+    topology:
+      internet_exchanges: [{id: 100, bandwidth: 10mbit, latency: 20ms}]
+      autonomous_systems:
+        150: {networks: [{name: net0, loss: 0.5}], routers: {router0: [net0, {network: ix100, bandwidth: 2mbit}]}}
+        151: {networks: [net0], routers: {router0: [net0, ix100]}}
+      peerings: [{ix: 100, route_server: [150, 151]}]
+    parties: {}
+    dest: /srv/shaped-lab
+    project: shaped
+    link_properties_strict: true
+
 - name: Build from the user's own (fork-style) seedemu program
   seed.fate.seedemu_network:
     script: ~/labs/simple_SeedFATE.py
@@ -275,6 +309,40 @@ host_adaptations:
   returned: always
   type: list
   elements: str
+link_properties:
+  description:
+    - The link properties the lab asks for (from O(topology), or from the compiled C(/ifinfo.txt) files of the
+      program in O(script)), split into those this host applies and those it refuses, with the reason.
+    - C(where) names an internet exchange (C(ix100)), an AS network (C(AS150 net0)) or one interface
+      (C(AS150 router0 on ix100); in script mode C(<node folder> <interface>)). C(what) is one property in tc's
+      units (C(latency 20ms), C(bandwidth 10mbit), C(loss 1.5%)).
+    - With O(host_compat=off) the host is not asked and every property is listed as applied.
+  returned: always
+  type: dict
+  contains:
+    applied:
+      description: Properties that are in the compiled project.
+      type: list
+      elements: dict
+    refused:
+      description: Properties left out because this host cannot emulate them, each with C(reason).
+      type: list
+      elements: dict
+  sample:
+    applied:
+      - {where: ix100, what: bandwidth 10mbit}
+    refused:
+      - where: ix100
+        what: latency 20ms
+        reason: >-
+          the kernel refuses the netem qdisc (Error: Specified qdisc kind is unknown.); latency and loss need
+          the netem qdisc, bandwidth (tbf) still applies
+link_properties_summary:
+  description: RV(link_properties) as one line per property, applied ones first (what role seed.fate.network prints).
+  returned: always
+  type: list
+  elements: str
+  sample: ["applied: bandwidth 10mbit on ix100", "refused: latency 20ms on ix100 (the kernel refuses the netem qdisc ...)"]
 offline_software:
   description: The software the offline node image was taken to hold (from its label, or the defaults).
   returned: when O(images=offline)
@@ -398,6 +466,13 @@ def layout_from_parties(parties, ghost_node_ids, fate_version=None):
     return layout, missing
 
 
+def link_summary(report):
+    """One line per link property: ``applied: bandwidth 10mbit on ix100``, ``refused: latency 20ms on ix100
+    (<reason>)``."""
+    return (["applied: %s on %s" % (a["what"], a["where"]) for a in report["applied"]]
+            + ["refused: %s on %s (%s)" % (r["what"], r["where"], r["reason"]) for r in report["refused"]])
+
+
 def tree_changes(new, old):
     """Sorted relative paths that differ between two {path: bytes} trees."""
     return sorted(p for p in set(new) | set(old) if new.get(p) != old.get(p))
@@ -435,6 +510,8 @@ class SeedemuNetwork(object):
         self.project = self.p["project"]
         self.warnings = []
         self.software = None
+        self.caps = None
+        self.links = {"applied": [], "refused": []}
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)
@@ -547,6 +624,25 @@ class SeedemuNetwork(object):
             ghost_export.Lab(self.project), fate_version=self.p["fate_version"])).encode("utf-8")
         return files
 
+    def host_caps(self):
+        """What this host offers (probed once, before anything is compiled); None with host_compat off."""
+        if self.p["host_compat"] != "auto" or host_compat is None:
+            return None
+        caps = self.p["host_capabilities"]
+        return host_compat.probe_host() if caps is None else caps
+
+    def link_report(self, items):
+        """Which link properties this host applies and which it refuses; with link_properties_strict a refusal
+        fails the run (nothing is written)."""
+        report = host_compat.link_report(items, self.caps, topo.describe_link) if host_compat is not None else \
+            {"applied": [dict(where=i["where"], what=topo.describe_link(i["property"], i["value"])) for i in items],
+             "refused": []}
+        if report["refused"] and self.p["link_properties_strict"]:
+            self.fail("link properties this host cannot apply (link_properties_strict is on, so nothing was built): %s"
+                      % "; ".join("%s on %s (%s)" % (r["what"], r["where"], r["reason"]) for r in report["refused"]),
+                      link_properties=report)
+        return report
+
     def adapt(self, output):
         """Compose name + host adaptations on the compiled tree {path: bytes}; returns the notes."""
         texts = dict((k, v.decode("utf-8", "surrogateescape")) for k, v in output.items())
@@ -561,16 +657,19 @@ class SeedemuNetwork(object):
                 self.warnings.append(note)
                 notes.append(note)
             else:
-                caps = self.p["host_capabilities"]
-                if caps is None:
-                    caps = host_compat.probe_host()
-                notes.extend(host_compat.adapt_output(texts, caps) or [])
+                notes.extend(host_compat.adapt_output(texts, self.caps) or [])
+        if self.model is None:
+            # A program of the user's: what its compiled /ifinfo.txt files ask for.
+            self.links = self.link_report(host_compat.output_link_items(texts) if host_compat is not None else [])
         return dict((k, v.encode("utf-8", "surrogateescape")) for k, v in texts.items()), notes
 
     def run(self):
         self.validate()
         self.check_seedemu()
         check = self.module.check_mode
+        self.caps = self.host_caps()
+        if self.model is not None:
+            self.links = self.link_report(topo.link_items(self.model))
         dest_exists = os.path.isdir(self.dest)
         staging = tempfile.mkdtemp(prefix=".seedfate-staging-", dir=self.dest if dest_exists and not check else None)
         try:
@@ -635,6 +734,8 @@ class SeedemuNetwork(object):
             ghosts=len(ghost_doc),
             parties=party_summary(ghost_doc, systems_doc, layout_doc),
             host_adaptations=notes,
+            link_properties=self.links,
+            link_properties_summary=link_summary(self.links),
             real_world_routers=real_world,
             changed_files=_capped(["ghost/" + p for p in ghost_changes] + ["output/" + p for p in out_changes]),
         )
@@ -642,6 +743,9 @@ class SeedemuNetwork(object):
             res["offline_software"] = self.software
         if self.module._diff:
             res["diff"] = self.diff(old_ghost, ghost, old_output, output, out_changes)
+        for refused in self.links["refused"]:
+            self.warnings.append("link property %s on %s is not applied: %s"
+                                 % (refused["what"], refused["where"], refused["reason"]))
         for warning in self.warnings:
             self.module.warn(warning)
         self.module.exit_json(**res)
@@ -697,6 +801,7 @@ def main():
             internet_map_port=dict(type="int", default=8080),
             host_compat=dict(type="str", choices=["auto", "off"], default="auto"),
             host_capabilities=dict(type="dict"),
+            link_properties_strict=dict(type="bool", default=False),
             isolation_guard=dict(type="bool", default=True),
             docker_cli=dict(type="path", default="docker"),
             source=dict(type="str"),

@@ -233,3 +233,51 @@ def test_router_whose_bird_does_not_answer_is_named():
     status, warnings = ls.collect_state(model, docker)
     assert warnings == ["as150brd-router0-10.150.0.254: BIRD does not answer (bird: not running)"]
     assert status["systems"][0]["routers"][0]["sessions"][0]["status"] == "down"
+
+
+# ---------------------------------------------------------------------------------------------------- link properties
+
+def with_links(tmp_path, netem=True):
+    """The default fixture with link properties as seedemu compiles them: IX100 20 ms and 10 Mbit/s on every
+    interface, but AS150's router limited to 2 Mbit/s there; AS152's net0 with 1.5 % loss."""
+    import shutil
+    root = tmp_path / "lab"
+    shutil.copytree(os.path.join(FIXTURES, "default"), str(root))
+    ifinfo = {"brdnode_150_router0": "net0:10.150.0.0/24:0:0:0\nix100:10.100.0.0/24:20:2000000:0\n",
+              "brdnode_151_router0": "net0:10.151.0.0/24:0:0:0\nix100:10.100.0.0/24:20:10000000:0\n",
+              "brdnode_152_router0": "net0:10.152.0.0/24:0:0:1.5\nix100:10.100.0.0/24:20:10000000:0\n",
+              "rs_ix_ix100": "ix100:10.100.0.0/24:20:10000000:0\n"}
+    setup = "tc qdisc add dev x root handle 1:0 tbf rate 1bit\n" + ("tc qdisc add dev x parent 1:0 netem\n" if netem else "")
+    for node, text in ifinfo.items():
+        folder = root / "output" / node
+        (folder / "Dockerfile").write_text("FROM x\nCOPY 0f /ifinfo.txt\nCOPY 1e /interface_setup\n")
+        (folder / "0f").write_text(text)
+        (folder / "1e").write_text(setup)
+    return ls.read_lab(str(root))
+
+
+def test_links_label_networks_and_the_interfaces_that_differ(tmp_path):
+    model = with_links(tmp_path)
+    ix = model["exchanges"][0]
+    assert ix["link"] == "10mbit, 20ms"
+    r150 = model["systems"][0]["routers"][0]
+    assert r150["interfaces"][1]["link"] == {"latency": 20, "bandwidth": 2000000}
+    assert r150["interfaces"][1]["label"] == "2mbit, 20ms"
+    assert "label" not in model["systems"][1]["routers"][0]["interfaces"][1]
+    # AS152's net0: its only interface (the router's) carries the loss, so the network shows it.
+    assert model["systems"][2]["networks"][0]["link"] == "loss 1.5%"
+    assert "link" not in model["systems"][0]["networks"][0]
+    dot = ls.to_dot(model)
+    assert 'label="IX100\\n10.100.0.0/24\\n10mbit, 20ms\\nroute server 10.100.0.100"' in dot
+    assert '"ix100" -- "as150_r_router0" [color="#2e86c1", penwidth=2, label="RS", taillabel=".150", headlabel="2mbit, 20ms"];' in dot
+    assert 'label="net0\\n10.152.0.0/24\\nloss 1.5%"' in dot
+    status, _warnings = ls.collect_state(model, run=FakeDocker({}, {}))
+    table = "\n".join(ls.table_lines(status))
+    assert "IX100  10.100.0.0/24  (10mbit, 20ms)" in table
+    assert "AS152  net0 10.152.0.0/24 (loss 1.5%)" in table
+
+
+def test_links_without_netem_say_latency_and_loss_are_off(tmp_path):
+    model = with_links(tmp_path, netem=False)
+    assert model["exchanges"][0]["link"] == "10mbit, 20ms (off: no netem)"
+    assert model["systems"][2]["networks"][0]["link"] == "loss 1.5% (off: no netem)"

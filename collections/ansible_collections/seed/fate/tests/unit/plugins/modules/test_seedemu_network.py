@@ -17,6 +17,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.seed.fate.plugins.module_utils import ghost_export as ge
+from ansible_collections.seed.fate.plugins.module_utils import host_compat as hc
 from ansible_collections.seed.fate.plugins.module_utils import seedemu_build as sb
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
 from ansible_collections.seed.fate.plugins.modules import seedemu_network as mod
@@ -217,6 +218,8 @@ def test_host_adaptations_are_reported(tmp_path, capsys, fake_seedemu, monkeypat
             assert caps == {"privileged": False}
             files["docker-compose.yml"] += "# adapted\n"
             return ["privileged containers are unavailable"]
+
+        link_report = staticmethod(hc.link_report)
     monkeypatch.setattr(mod, "host_compat", FakeCompat)
     dest = tmp_path / "build"
     r = run_module(capsys, **args(dest, host_compat="auto", host_capabilities={"privileged": False}))
@@ -321,3 +324,82 @@ def test_fate_version_refusals(tmp_path, capsys, fake_seedemu):
     r = run_module(capsys, **args(tmp_path / "b2", fate_version="2.2.0"))
     assert r["failed"] and "parties.9999.serving" in r["msg"] and "FATE 2.2.0 has no serving cluster" in r["msg"]
     assert not (tmp_path / "b2").exists()
+
+
+SHAPED = {
+    "internet_exchanges": [{"id": 100, "latency": "20ms", "bandwidth": "10mbit"}],
+    "autonomous_systems": {"150": {"networks": [{"name": "net0", "loss": 1}],
+                                   "routers": {"router0": ["net0", {"network": "ix100", "bandwidth": "2mbit"}]}},
+                           "151": {"networks": ["net0"], "routers": {"router0": ["net0", "ix100"]}}},
+    "peerings": [{"ix": 100, "route_server": [150, 151]}],
+}
+NO_NETEM = {"privileged": True, "dummy_link": True, "netem": False,
+            "notes": ["the kernel refuses the netem qdisc (Error: Specified qdisc kind is unknown.)"]}
+
+
+def watch_warnings(monkeypatch):
+    """Module warnings may go to the controller's display instead of the result: watch the calls."""
+    from ansible.module_utils.basic import AnsibleModule
+    seen, warn = [], AnsibleModule.warn
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg, *a, **kw: (seen.append(msg), warn(self, msg, *a, **kw)))
+    return seen
+
+
+def test_link_properties_applied_and_refused_are_reported_and_warned(tmp_path, capsys, fake_seedemu, monkeypatch):
+    seen = watch_warnings(monkeypatch)
+    r = run_module(capsys, **args(tmp_path / "build", topology=SHAPED, host_compat="auto", host_capabilities=NO_NETEM))
+    assert not r.get("failed"), r
+    assert r["link_properties"]["applied"] == [{"where": "ix100", "what": "bandwidth 10mbit"},
+                                               {"where": "AS150 router0 on ix100", "what": "bandwidth 2mbit"}]
+    refused = [(x["where"], x["what"]) for x in r["link_properties"]["refused"]]
+    assert refused == [("ix100", "latency 20ms"), ("AS150 net0", "loss 1%")]
+    assert r["link_properties_summary"][:2] == ["applied: bandwidth 10mbit on ix100",
+                                                "applied: bandwidth 2mbit on AS150 router0 on ix100"]
+    assert r["link_properties_summary"][2].startswith("refused: latency 20ms on ix100 (the kernel refuses the netem")
+    assert len(seen) == 2 and seen[0].startswith("link property latency 20ms on ix100 is not applied: the kernel refuses")
+    assert seen[1].startswith("link property loss 1% on AS150 net0 is not applied")
+    # Warnings are no change: the second run changes nothing and still says what it cannot apply.
+    again = run_module(capsys, **args(tmp_path / "build", topology=SHAPED, host_compat="auto", host_capabilities=NO_NETEM))
+    assert not again["changed"] and len(seen) == 4
+
+
+def test_link_properties_with_netem_or_without_probing_are_all_applied(tmp_path, capsys, fake_seedemu, monkeypatch):
+    seen = watch_warnings(monkeypatch)
+    for i, extra in enumerate(({"host_compat": "off"},
+                               {"host_compat": "auto", "host_capabilities": dict(NO_NETEM, netem=True, notes=[])})):
+        r = run_module(capsys, **args(tmp_path / ("b%d" % i), topology=SHAPED, **extra))
+        assert len(r["link_properties"]["applied"]) == 4 and r["link_properties"]["refused"] == [], r
+        assert not [w for w in seen if w.startswith("link property")]
+
+
+def test_strict_link_properties_fail_before_anything_is_built(tmp_path, capsys, fake_seedemu, monkeypatch):
+    def no_build(*_args, **_kwargs):
+        raise AssertionError("seedemu must not run")
+    monkeypatch.setattr(sb, "render_lab", no_build)
+    dest = tmp_path / "build"
+    r = run_module(capsys, **args(dest, topology=SHAPED, host_compat="auto", host_capabilities=NO_NETEM,
+                                  link_properties_strict=True))
+    assert r["failed"]
+    assert r["msg"].startswith("link properties this host cannot apply (link_properties_strict is on")
+    assert "latency 20ms on ix100 (the kernel refuses the netem qdisc" in r["msg"] and "loss 1% on AS150 net0" in r["msg"]
+    assert len(r["link_properties"]["refused"]) == 2
+    assert not dest.exists()
+
+
+def test_strict_with_nothing_refused_builds(tmp_path, capsys, fake_seedemu):
+    shaped = json.loads(json.dumps(SHAPED))
+    shaped["internet_exchanges"] = [{"id": 100, "bandwidth": "10mbit"}]
+    shaped["autonomous_systems"]["150"]["networks"] = ["net0"]
+    r = run_module(capsys, **args(tmp_path / "build", topology=shaped, host_compat="auto", host_capabilities=NO_NETEM,
+                                  link_properties_strict=True))
+    assert r["changed"] and r["link_properties"]["refused"] == [] and len(r["link_properties"]["applied"]) == 2
+
+
+def test_bad_link_property_is_refused_naming_field_and_source(tmp_path, capsys):
+    shaped = json.loads(json.dumps(SHAPED))
+    shaped["autonomous_systems"]["150"]["routers"]["router0"][1]["bandwidth"] = 0
+    r = run_module(capsys, **args(tmp_path / "build", topology=shaped, source="inventories/lab/topology.yml"))
+    assert r["failed"] and r["field"] == "topology.autonomous_systems.150.routers.router0[1].bandwidth"
+    assert r["msg"].startswith("topology.autonomous_systems.150.routers.router0[1].bandwidth "
+                               "(in inventories/lab/topology.yml): bandwidth must be more than 0")
+    assert not (tmp_path / "build").exists()
