@@ -46,11 +46,6 @@ def bundle_project(cluster, party_id=None):
     raise ValueError("unknown cluster %r (expected one of: training, serving, exchange)" % (cluster,))
 
 
-def bundle_archive(cluster, party_id=None):
-    """File name of a bundle archive: confs-<id>.tar, serving-<id>.tar, confs-exchange.tar."""
-    return bundle_project(cluster, party_id) + ".tar"
-
-
 def pod_service(component):
     """Compose service of the network-pod holder that carries a component's address."""
     return "%s-pod" % component
@@ -64,11 +59,6 @@ def container_name(project, service, index=1):
 def skeleton_network(project, asn, network):
     """Docker network name of an AS network in the skeleton's compose project."""
     return "%s_net_%s_%s" % (project, asn, network)
-
-
-def skeleton_ix_network(project, ix):
-    """Docker network name of an internet exchange in the skeleton's compose project."""
-    return "%s_net_ix_ix%s" % (project, ix)
 
 
 def ghost_node_id(asn, name):
