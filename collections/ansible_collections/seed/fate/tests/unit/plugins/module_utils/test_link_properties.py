@@ -43,7 +43,8 @@ def test_properties_normalise_to_seedemu_units_only_where_given():
     assert as150["networks"][1]["explicit_prefix"] and str(as150["networks"][1]["prefix"]) == "10.160.0.0/24"
     assert as150["routers"][0] == {"name": "router0", "joins": ["net0", "lan", "ix100"],
                                    "links": {"ix100": {"bandwidth": 2000000}}}
-    assert as150["hosts"][0] == {"name": "web", "joins": ["net0"], "links": {"net0": {"latency": 1000, "loss": 0}}}
+    assert as150["hosts"][0] == {"name": "web", "joins": ["net0"], "services": [],
+                                 "links": {"net0": {"latency": 1000, "loss": 0}}}
     assert as151["networks"][0]["link"] == {"bandwidth": 1000000}
     # An IX id as the join's network, in the routers' {networks: [...]} form.
     assert as151["routers"][0] == {"name": "router0", "joins": ["net0", "ix100", "ix101"],
