@@ -62,6 +62,7 @@ COLLECTION = os.path.join(REPO, "collections", "ansible_collections", "seed", "f
 sys.path.insert(0, os.path.join(REPO, "collections"))
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_jobs  # noqa: E402
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import unpack  # noqa: E402
 
@@ -513,7 +514,7 @@ class CpuWatch(object):
 
 def fate_timing(parties, job_id, guest_id):
     """FATE's own view of a job at the guest: the job's elapsed seconds and each task's."""
-    lab = fate_jobs.Lab(docker_run)
+    lab = fate_jobs.Lab(DockerCli(docker_run))
     guest = [p for p in parties if p["party_id"] == str(guest_id)][0]
     out = {"job_elapsed_seconds": None, "tasks": {}}
     if not job_id:
@@ -563,7 +564,7 @@ def docker_run(argv, data=None):
 def run_jobs(parties, toy_roles, lr_roles, router_project, mark=lambda label: None):
     """The toy job, the breast uploads and the hetero LR, as roles/fate_verify/tasks/jobs.yml runs them."""
     d = verify_defaults()
-    lab = fate_jobs.Lab(docker_run)
+    lab = fate_jobs.Lab(DockerCli(docker_run))
     by_id = dict((p["party_id"], p) for p in parties)
     out = {}
     try:

@@ -22,15 +22,3 @@ attributes:
       - When run twice in a row outside check mode, with the same arguments, the second invocation
         indicates no change.
 """
-
-    # Modules that drive the local Docker engine (CLI or SDK).
-    DOCKER = r"""
-options:
-  docker_cli:
-    description:
-      - Path of the C(docker) command line client, or its name on E(PATH).
-    type: path
-    default: docker
-requirements:
-  - A Docker engine reachable through the C(docker) CLI (and C(docker compose) v2 where compose is used).
-"""

@@ -21,6 +21,9 @@ __metaclass__ = type
 
 import time
 
+# Seconds one ``docker exec`` of birdc or ip may take before it is stopped (a hung container or engine).
+EXEC_TIMEOUT = 15
+
 # RFC 4271 finite state machine states as BIRD names them.
 BGP_STATES = ("Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established", "Close")
 ESTABLISHED = "Established"
@@ -90,7 +93,6 @@ def describe_session(container, row):
 
 # seedemu labels every node with its role; these are the ones that run BIRD with BGP.
 ROLE_LABEL = "org.seedsecuritylabs.seedemu.meta.role"
-PROJECT_LABEL = "com.docker.compose.project"
 
 
 def is_bgp_role(role):
@@ -99,38 +101,38 @@ def is_bgp_role(role):
     return "router" in role or "route server" in role or role == "rs"
 
 
-def discover_speakers(run, docker_cli, project):
+def discover_speakers(docker, project):
     """[(container, state)] of the router and route-server containers of a compose project.
 
-    ``run(argv) -> (rc, stdout, stderr)``. Raises RuntimeError when docker cannot be asked.
+    ``docker``: a DockerCli. Raises RuntimeError when docker cannot be asked.
     """
     found = []
-    for parts in _project_containers(run, docker_cli, project, ("{{.State}}", '{{.Label "%s"}}' % ROLE_LABEL)):
+    for parts in _project_containers(docker, project, ("{{.State}}", '{{.Label "%s"}}' % ROLE_LABEL)):
         if is_bgp_role(parts[2]):
             found.append((parts[0], parts[1]))
     return sorted(found)
 
 
-def _project_containers(run, docker_cli, project, fields):
+def _project_containers(docker, project, fields):
     """``docker ps -a`` of a compose project: one [name] + fields row per container (Go templates)."""
     fmt = "\t".join(("{{.Names}}",) + tuple(fields))
-    argv = [docker_cli, "ps", "-a", "--filter", "label=%s=%s" % (PROJECT_LABEL, project), "--format", fmt]
-    rc, out, err = run(argv)
+    rc, out, err = docker.ps(project, fmt=fmt, timeout=EXEC_TIMEOUT)
     if rc != 0:
         raise RuntimeError("cannot list the containers of compose project %s: %s" % (project, (err or out).strip()))
     width = len(fields) + 1
     return [parts for parts in (line.split("\t") for line in out.splitlines()) if len(parts) >= width]
 
 
-def poll(run, docker_cli, containers, birdc="birdc"):
+def poll(docker, containers, birdc="birdc", timeout=EXEC_TIMEOUT):
     """Ask every container's BIRD once.
 
     Returns {"sessions": [row + container], "problems": ["what is not up", ...]}; no problems means
-    every BGP session of every container is Established.
+    every BGP session of every container is Established. Each ``docker exec`` is stopped after ``timeout`` s
+    (the container is then reported as not answering).
     """
     sessions, problems = [], []
     for container in containers:
-        rc, out, err = run([docker_cli, "exec", container, birdc, "show", "protocols"])
+        rc, out, err = docker.exec(container, [birdc, "show", "protocols"], timeout=timeout)
         if rc != 0 or not is_protocol_table(out):
             reason = (err or out).strip().splitlines()
             problems.append("%s (BIRD does not answer: %s)" % (container, reason[-1] if reason else "rc=%d" % rc))
@@ -143,7 +145,7 @@ def poll(run, docker_cli, containers, birdc="birdc"):
     return {"sessions": sessions, "problems": problems}
 
 
-def wait_established(run, docker_cli, containers, timeout, interval=2.0, birdc="birdc",
+def wait_established(docker, containers, timeout, interval=2.0, birdc="birdc",
                      clock=time.monotonic, sleep=time.sleep):
     """Poll until every BGP session is Established or ``timeout`` seconds pass.
 
@@ -151,7 +153,7 @@ def wait_established(run, docker_cli, containers, timeout, interval=2.0, birdc="
     """
     start = clock()
     while True:
-        result = poll(run, docker_cli, containers, birdc)
+        result = poll(docker, containers, birdc)
         elapsed = clock() - start
         if not result["problems"]:
             return True, result, elapsed
@@ -172,13 +174,13 @@ def is_router_role(role):
     return "router" in (role or "").lower()
 
 
-def discover_routers(run, docker_cli, project):
+def discover_routers(docker, project):
     """[(container, asn)] of the router containers (not route servers) of a compose project.
 
     ``asn`` is an int, or None when the container has no seedemu ASN label.
     """
     found = []
-    for parts in _project_containers(run, docker_cli, project, ('{{.Label "%s"}}' % ROLE_LABEL, '{{.Label "%s"}}' % ASN_LABEL)):
+    for parts in _project_containers(docker, project, ('{{.Label "%s"}}' % ROLE_LABEL, '{{.Label "%s"}}' % ASN_LABEL)):
         if is_router_role(parts[1]):
             asn = parts[2].strip()
             found.append((parts[0], int(asn) if asn.isdigit() else None))
@@ -198,7 +200,7 @@ def _same_prefix(a, b):
         return a == b
 
 
-def missing_routes(run, docker_cli, targets, prefixes):
+def missing_routes(docker, targets, prefixes, timeout=EXEC_TIMEOUT):
     """Ask each router's kernel table once. ``targets``: containers; ``prefixes``: what each must hold.
 
     Returns [{"container": c, "missing": [prefix, ...]}] for the routers that lack some (or do not answer:
@@ -206,7 +208,7 @@ def missing_routes(run, docker_cli, targets, prefixes):
     """
     out = []
     for container in targets:
-        rc, text, err = run([docker_cli, "exec", container, "ip", "-4", "route", "show"])
+        rc, text, err = docker.exec(container, ["ip", "-4", "route", "show"], timeout=timeout)
         if rc != 0:
             reason = (err or text or "rc=%d" % rc).strip().splitlines()
             out.append({"container": container, "missing": list(prefixes), "error": reason[-1] if reason else ""})
@@ -229,7 +231,7 @@ def describe_missing(entries):
     return "; ".join(parts)
 
 
-def wait_converged(run, docker_cli, containers, timeout, interval=2.0, birdc="birdc", route_targets=(),
+def wait_converged(docker, containers, timeout, interval=2.0, birdc="birdc", route_targets=(),
                    prefixes=(), route_timeout=30, clock=time.monotonic, sleep=time.sleep):
     """Poll until every BGP session is Established and every router of ``route_targets`` holds every prefix
     of ``prefixes`` in its kernel table.
@@ -242,14 +244,14 @@ def wait_converged(run, docker_cli, containers, timeout, interval=2.0, birdc="bi
     start = clock()
     sessions_up_at = None
     while True:
-        result = poll(run, docker_cli, containers, birdc)
+        result = poll(docker, containers, birdc)
         result["missing_routes"] = []
         now = clock()
         if not result["problems"]:
             if sessions_up_at is None:
                 sessions_up_at = now
             if prefixes and route_targets:
-                result["missing_routes"] = missing_routes(run, docker_cli, route_targets, list(prefixes))
+                result["missing_routes"] = missing_routes(docker, route_targets, list(prefixes))
                 now = clock()
             if not result["missing_routes"]:
                 return True, result, now - start, None

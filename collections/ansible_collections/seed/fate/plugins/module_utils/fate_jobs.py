@@ -4,8 +4,8 @@
 """Real FATE 2.2 jobs on a lab, judged by their real status, with the evidence that they crossed the
 emulated Internet (the verify stage, wrapped by the ``seed.fate.fate_job`` module).
 
-Everything here talks to one Docker engine through ``run(argv, data=None) -> (rc, out, err)`` (the
-module's ``run_command``), so it is tested without Docker by a fake ``run``. Parsers are pure functions.
+Everything here talks to one Docker engine through a DockerCli (module_utils/docker_cli.py), so it is
+tested without Docker by a fake ``run``. Parsers are pure functions.
 
 A job is run from the guest's fateflow container; before and after it the interface byte counters of
 every AS router of the lab are read (``/sys/class/net/*/statistics``), and afterwards the client
@@ -23,13 +23,15 @@ import json
 import re
 import time
 
+from ansible_collections.seed.fate.plugins.module_utils.bird import ASN_LABEL
+from ansible_collections.seed.fate.plugins.module_utils.bird import ROLE_LABEL as ROUTER_ROLE_LABEL
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerError
+
 TOY_LINE_RE = re.compile(r"toy test job (\S+) is (\w+)")
 JOB_ID_RE = re.compile(r"Job id is (\d+)")
 IPV4_RE = re.compile(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b")
 FINAL = ("success", "failed", "canceled", "timeout")
 
-ROUTER_ROLE_LABEL = "org.seedsecuritylabs.seedemu.meta.role"
-ASN_LABEL = "org.seedsecuritylabs.seedemu.meta.asn"
 NODENAME_LABEL = "org.seedsecuritylabs.seedemu.meta.nodename"
 
 COUNTERS_SCRIPT = ('cd /sys/class/net && for i in *; do '
@@ -186,32 +188,25 @@ def waiting_reason(log_text, job_id):
 
 # ------------------------------------------------------------------------------------- with docker
 class Lab(object):
-    """One Docker engine with the lab's containers; ``run(argv, data=None)`` -> (rc, stdout, stderr)."""
+    """One Docker engine with the lab's containers, through ``docker`` (a DockerCli)."""
 
-    def __init__(self, run, docker="docker"):
-        self._run = run
-        self.docker = docker
-
-    def run(self, argv, data=None):
-        return self._run(argv, data)
+    def __init__(self, docker):
+        self.cli = docker
 
     def exec_(self, container, script, data=None, user=None):
-        argv = [self.docker, "exec"] + (["-i"] if data is not None else []) + (["-u", user] if user else [])
-        return self.run(argv + [container, "bash", "-c", script], data)
+        return self.cli.exec(container, ["bash", "-c", script], data=data, user=user)
 
     def routers(self, project):
         """AS routers (seedemu role *Router, not the IX route servers) of the compose project, sorted."""
-        rc, out, err = self.run([self.docker, "ps", "-q", "--filter", "label=com.docker.compose.project=%s" % project])
+        rc, out, err = self.cli.ps(project, stopped=False, quiet=True)
         if rc != 0:
             raise JobError("docker ps failed: %s" % err.strip())
-        ids = out.split()
-        if not ids:
-            return []
-        rc, out, err = self.run([self.docker, "inspect"] + ids)
-        if rc != 0:
-            raise JobError("docker inspect failed: %s" % err.strip())
+        try:
+            docs = self.cli.inspect(out.split())
+        except DockerError as exc:
+            raise JobError(str(exc))
         found = []
-        for c in json.loads(out):
+        for c in docs:
             labels = (c.get("Config") or {}).get("Labels") or {}
             role = labels.get(ROUTER_ROLE_LABEL, "")
             if "router" in role.lower() and "server" not in role.lower():
@@ -222,7 +217,7 @@ class Lab(object):
     def counters(self, routers):
         out = {}
         for r in routers:
-            rc, text, err = self.run([self.docker, "exec", r["container"], "sh", "-c", COUNTERS_SCRIPT])
+            rc, text, err = self.cli.exec(r["container"], ["sh", "-c", COUNTERS_SCRIPT])
             out[r["container"]] = parse_counters(text) if rc == 0 else {}
         return out
 
@@ -235,7 +230,7 @@ class Lab(object):
         rc, out, err = self.exec_(container, script)
         text = out if rc == 0 else err
         if not text.strip():
-            rc, out, err = self.run([self.docker, "logs", "--tail", str(lines), container])
+            rc, out, err = self.cli.run(["logs", "--tail", str(lines), container])
             text = out + err
         return [line for line in text.splitlines() if line.strip()][-lines:]
 
@@ -255,17 +250,16 @@ def evidence(lab, parties, before, after, routers, since):
     for p in parties:
         rec = {"network": p.get("network_prefix")}
         if p.get("rabbitmq_container"):
-            rc, out, err = lab.run([lab.docker, "exec", p["rabbitmq_container"], "rabbitmqctl", "-q",
-                                    "list_connections", "peer_host"])
+            rc, out, err = lab.cli.exec(p["rabbitmq_container"], ["rabbitmqctl", "-q", "list_connections", "peer_host"])
             seen = set(parse_addresses(out) if rc == 0 else [])
             # Federation links may be closed when the job ends: the broker's log keeps who connected.
-            rc, out, err = lab.run([lab.docker, "logs", "--since", since, p["rabbitmq_container"]])
+            rc, out, err = lab.cli.run(["logs", "--since", since, p["rabbitmq_container"]])
             seen.update(parse_amqp_log(out + err) if rc == 0 else [])
             seen = sorted(seen, key=lambda a: ipaddress.ip_address(a).packed)
             rec["broker_peers"] = seen
             rec["broker_peers_foreign"] = foreign_addresses(seen, p.get("network_prefix"))
         if p.get("nginx_container"):
-            rc, out, err = lab.run([lab.docker, "logs", "--since", since, p["nginx_container"]])
+            rc, out, err = lab.cli.run(["logs", "--since", since, p["nginx_container"]])
             seen = parse_addresses(out) if rc == 0 else []
             rec["nginx_clients"] = seen
             rec["nginx_clients_foreign"] = foreign_addresses(seen, p.get("network_prefix"))

@@ -435,18 +435,9 @@ def item_status(container_state, health=None):
     return UP
 
 
-def inspect_containers(run, docker_cli, names):
-    """{name: docker inspect document} of those of ``names`` that exist (one docker call)."""
-    if not names:
-        return {}
-    rc, out, err = run([docker_cli, "inspect", "--type", "container"] + list(names))
-    try:
-        docs = json.loads(out or "[]")
-    except ValueError:
-        raise RuntimeError("docker inspect: %s" % (err or out).strip())
-    if rc != 0 and not docs and "no such" not in (err or "").lower():
-        raise RuntimeError("docker inspect: %s" % (err or out).strip())
-    return dict((d.get("Name", "").lstrip("/"), d) for d in docs or [])
+def inspect_containers(docker, names):
+    """{name: docker inspect document} of those of ``names`` that exist (one docker call; ``docker``: a DockerCli)."""
+    return dict((d.get("Name", "").lstrip("/"), d) for d in docker.inspect(names, kind="container"))
 
 
 def _speakers(lab):
@@ -457,8 +448,9 @@ def _speakers(lab):
         yield from s["routers"]
 
 
-def collect_state(lab, run=None, docker_cli="docker", birdc="birdc"):
-    """The lab with the runtime state joined in. ``run=None`` means Docker is not asked (all down).
+def collect_state(lab, docker=None, birdc="birdc"):
+    """The lab with the runtime state joined in. ``docker`` is a DockerCli; None means Docker is not asked (all
+    down).
 
     Every router (and route server) gets ``state``/``health``/``restarts``/``status``; each of its sessions
     the BGP state from ``birdc show protocols`` (``status`` up when Established); every party component its
@@ -468,18 +460,18 @@ def collect_state(lab, run=None, docker_cli="docker", birdc="birdc"):
     names = [n["container"] for n in _speakers(lab)] + [c[k] for p in lab["parties"] for c in p["components"]
                                                         for k in ("container", "pod_container")]
     infos = {}
-    if run is not None:
+    if docker is not None:
         try:
-            infos = inspect_containers(run, docker_cli, names)
+            infos = inspect_containers(docker, names)
         except RuntimeError as exc:
             warnings.append("cannot ask Docker, everything is reported down: %s" % exc)
-            run = None
+            docker = None
 
     def speaker_status(node, asn):
         h = _health(infos.get(node["container"]))
         live = {}
-        if run is not None and h["state"] == "running":
-            rc, out, err = run([docker_cli, "exec", node["container"], birdc, "show", "protocols"])
+        if docker is not None and h["state"] == "running":
+            rc, out, err = docker.exec(node["container"], [birdc, "show", "protocols"], timeout=bird.EXEC_TIMEOUT)
             if rc == 0 and bird.is_protocol_table(out):
                 live = dict((row["name"], row) for row in bird.bgp_sessions(out))
             else:

@@ -17,8 +17,8 @@ defines it. An image whose label already matches is left alone, which is what ma
 report no change. The new image is imported/committed untagged and tagged only once every step
 succeeded, so a failed build never leaves a half image under the wanted name.
 
-Everything here is plain Python; commands run through a ``runner(args, data=None) -> (rc, out,
-err)`` callable (``AnsibleModule.run_command`` in the module, a fake in unit tests).
+Everything here is plain Python; commands run through a DockerCli (module_utils/docker_cli.py: the
+module's ``run_command``, or a fake ``run`` in unit tests), which also keeps the list of commands run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,6 +36,8 @@ import tarfile
 import tempfile
 import time
 import uuid
+
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerError
 
 HASH_LABEL = "seed.fate/recipe-hash"
 # Bump when the way images are built changes in a way that should rebuild them.
@@ -348,36 +350,6 @@ def unknown_packages(runner, packages, apt_cache="apt-cache"):
 # Docker state
 # --------------------------------------------------------------------------------------------
 
-class Docker(object):
-    """The few docker CLI calls this unit needs, through ``runner``."""
-
-    def __init__(self, runner, docker="docker"):
-        self.runner = runner
-        self.docker = docker
-        self.commands = []
-
-    def run(self, args, data=None, check=True, what=None):
-        self.commands.append(list(args))
-        rc, out, err = self.runner(args, data=data)
-        if check and rc != 0:
-            raise ImageError("%s failed (rc=%s): %s" % (what or " ".join(args[:2]), rc, (err or out).strip()),
-                             cmd=args, rc=rc, stdout=out, stderr=err)
-        return rc, out, err
-
-    def inspect_image(self, name):
-        """The image's inspect dict, or None when there is no such image."""
-        rc, out, err = self.run([self.docker, "image", "inspect", "--format", "{{json .}}", name], check=False)
-        if rc != 0:
-            if "no such image" in (err or "").lower():
-                return None
-            raise ImageError("docker image inspect %s failed (rc=%s): %s" % (name, rc, (err or "").strip()),
-                             cmd=[self.docker, "image", "inspect", name], rc=rc, stderr=err)
-        try:
-            return json.loads(out)
-        except ValueError:
-            raise ImageError("docker image inspect %s returned no JSON: %r" % (name, out[:200]))
-
-
 def image_labels(info):
     return ((info or {}).get("Config") or {}).get("Labels") or {}
 
@@ -395,10 +367,13 @@ def _image_summary(info):
 class OfflineImage(object):
     """Make image ``name`` match its recipe. ``spec`` holds the module's parameters."""
 
-    def __init__(self, runner, spec, docker="docker", mmdebstrap="mmdebstrap", tmpdir=None, apt_cache=None,
-                 host_suite=None):
+    def __init__(self, docker, spec, mmdebstrap="mmdebstrap", tmpdir=None, apt_cache=None, host_suite=None):
+        """``docker``: a DockerCli; every command of the build (mmdebstrap and apt-cache too) runs through it
+        and is listed in its ``commands``."""
         self.spec = spec
-        self.docker = Docker(runner, docker)
+        self.docker = docker
+        if docker.commands is None:
+            docker.commands = []
         self.mmdebstrap = mmdebstrap
         self.tmpdir = tmpdir
         # Early package check: only when the image is built from this machine's own apt sources.
@@ -411,10 +386,24 @@ class OfflineImage(object):
         if not (self.apt_cache and recipe["packages"] and not s.get("mirror")
                 and self.host_suite and recipe["suite"] == self.host_suite):
             return
-        bad = unknown_packages(lambda args: self.docker.run(args, check=False), recipe["packages"], self.apt_cache)
+        bad = unknown_packages(lambda args: self._run(args, check=False), recipe["packages"], self.apt_cache)
         if bad:
             raise ImageError("packages: not found in %s by this machine's apt (apt-cache policy): %s"
                              % (recipe["suite"], ", ".join(bad)))
+
+    def _run(self, argv, check=True, what=None):
+        """(rc, out, err) of ``argv``; with ``check`` a failure is an ImageError naming ``what``."""
+        rc, out, err = self.docker.call(argv)
+        if check and rc != 0:
+            raise ImageError("%s failed (rc=%s): %s" % (what or " ".join(argv[:2]), rc, (err or out).strip()),
+                             cmd=argv, rc=rc, stdout=out, stderr=err)
+        return rc, out, err
+
+    def _inspect_image(self, name):
+        try:
+            return self.docker.inspect_image(name)
+        except DockerError as exc:
+            raise ImageError(exc.msg, cmd=exc.cmd, rc=exc.rc, stderr=exc.stderr)
 
     @property
     def derived(self):
@@ -435,7 +424,7 @@ class OfflineImage(object):
         s = self.spec
         changes = self._changes()
         if self.derived:
-            base = self.docker.inspect_image(s["base_image"])
+            base = self._inspect_image(s["base_image"])
             if base is None:
                 return None, []
             return derived_recipe(s["base_image"], base["Id"], changes), []
@@ -447,7 +436,7 @@ class OfflineImage(object):
         name = self.spec["name"]
         recipe, files = self.plan()
         wanted = recipe_hash(recipe) if recipe is not None else None
-        current = self.docker.inspect_image(name)
+        current = self._inspect_image(name)
         have = image_labels(current).get(HASH_LABEL) if current else None
         result = {
             "image": name,
@@ -475,10 +464,10 @@ class OfflineImage(object):
             return result
         start = time.time()
         new_id = self._build_derived(wanted) if self.derived else self._build_debian(recipe, files, wanted)
-        self.docker.run([self.docker.docker, "tag", new_id, name], what="docker tag")
+        self._run([self.docker.binary, "tag", new_id, name], what="docker tag")
         result["build_seconds"] = round(time.time() - start, 3)
         result["built"] = True
-        info = self.docker.inspect_image(name) or {}
+        info = self._inspect_image(name) or {}
         result.update(id=info.get("Id", new_id), size=info.get("Size"))
         result["diff"]["after"]["id"] = result["id"]
         if current and current["Id"] != result["id"] and self.spec.get("remove_replaced", True):
@@ -492,7 +481,7 @@ class OfflineImage(object):
         """
         if HASH_LABEL not in image_labels(old):
             return False
-        rc, _out, _err = self.docker.run([self.docker.docker, "image", "rm", old["Id"]], check=False)
+        rc, _out, _err = self._run([self.docker.binary, "image", "rm", old["Id"]], check=False)
         return rc == 0
 
     def _build_debian(self, recipe, files, wanted):
@@ -506,9 +495,9 @@ class OfflineImage(object):
                     f.write(files_tar(files))
             first = mmdebstrap_command(recipe["suite"], recipe["variant"], recipe["packages"], s.get("mirror"),
                                        recipe["options"], tar_path, self.mmdebstrap)
-            second = import_command(recipe["changes"], wanted, self.docker.docker)
+            second = import_command(recipe["changes"], wanted, self.docker.binary)
             cmd = pipe_command(first, second)
-            rc, out, err = self.docker.run(cmd, check=False)
+            rc, out, err = self._run(cmd, check=False)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         image_id = (out or "").strip().splitlines()[-1].strip() if (out or "").strip() else None
@@ -517,7 +506,7 @@ class OfflineImage(object):
             return image_id
         if image_id and image_id.startswith("sha256:"):
             # docker import took whatever came through the pipe; that image is not what was asked for.
-            self.docker.run([self.docker.docker, "image", "rm", image_id], check=False)
+            self._run([self.docker.binary, "image", "rm", image_id], check=False)
         if first_rc not in (None, 0):
             msg = "mmdebstrap failed (rc=%s) building %s from %s: %s" % (
                 first_rc, s["name"], recipe["suite"], explain_mmdebstrap_failure(err))
@@ -530,12 +519,12 @@ class OfflineImage(object):
         s = self.spec
         changes = self._changes()
         container = TEMP_CONTAINER_PREFIX + uuid.uuid4().hex[:12]
-        d = self.docker
+        docker = self.docker.binary
         try:
-            d.run([d.docker, "create", "--name", container, s["base_image"]], what="docker create")
-            _rc, out, _err = d.run(commit_command(container, changes, wanted, d.docker), what="docker commit")
+            self._run([docker, "create", "--name", container, s["base_image"]], what="docker create")
+            _rc, out, _err = self._run(commit_command(container, changes, wanted, docker), what="docker commit")
         finally:
-            d.run([d.docker, "rm", "--force", container], check=False)
+            self._run([docker, "rm", "--force", container], check=False)
         image_id = (out or "").strip()
         if not image_id:
             raise ImageError("docker commit printed no image id for %s" % s["name"])

@@ -18,43 +18,31 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import socket
 import struct
 import time
 
 from ansible_collections.seed.fate.plugins.module_utils import naming
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import SERVICE_LABEL, project_filter
+
+# A ``docker exec`` that reads a pod's routes (when /proc is not at hand) is stopped after this many seconds.
+EXEC_TIMEOUT = 15
 
 
-class DockerError(Exception):
-    pass
+def project_containers(docker, project):
+    """{container name: docker inspect dict} of every container of compose project ``project``.
 
-
-def _run_ok(run, args):
-    rc, out, err = run(args)
-    if rc != 0:
-        raise DockerError("%s failed (rc=%s): %s" % (" ".join(args), rc, (err or out).strip()))
-    return out
-
-
-def project_containers(run, docker, project):
-    """{container name: docker inspect dict} of every container of compose project ``project``."""
-    out = _run_ok(run, [docker, "ps", "-aq", "--no-trunc", "--filter", "label=com.docker.compose.project=%s" % project])
+    ``docker``: a DockerCli. A container removed between ``ps`` and ``inspect`` is left out.
+    """
+    out = docker.check(["ps", "-aq", "--no-trunc", "--filter", project_filter(project)])
     ids = out.split()
-    if not ids:
-        return {}
-    rc, out, err = run([docker, "inspect"] + ids)
-    if rc != 0:
-        # A container removed between ps and inspect: docker still prints the others.
-        if not out.strip().startswith("["):
-            raise DockerError("docker inspect failed (rc=%s): %s" % (rc, err.strip()))
-    return dict((c["Name"].lstrip("/"), c) for c in json.loads(out))
+    return dict((c["Name"].lstrip("/"), c) for c in docker.inspect(ids))
 
 
-def compose_services(run, docker, project_src):
+def compose_services(docker, project_src):
     """Service names of the compose project in ``project_src``."""
-    out = _run_ok(run, [docker, "compose", "--project-directory", project_src, "config", "--services"])
+    out = docker.check(["compose", "--project-directory", project_src, "config", "--services"])
     return sorted(s for s in out.split() if s)
 
 
@@ -87,8 +75,7 @@ def _parse_time(value):
 class HostView(object):
     """Reads a container's routes and namespace, from /proc when local, else via docker exec."""
 
-    def __init__(self, run, docker, proc="/proc"):
-        self.run = run
+    def __init__(self, docker, proc="/proc"):
         self.docker = docker
         self.proc = proc
 
@@ -100,7 +87,8 @@ class HostView(object):
                     return parse_route_table(f.read())
             except (IOError, OSError):
                 pass
-        rc, out, _err = self.run([self.docker, "exec", container["Name"].lstrip("/"), "ip", "-4", "route", "show", "default"])
+        rc, out, _err = self.docker.exec(container["Name"].lstrip("/"), ["ip", "-4", "route", "show", "default"],
+                                         timeout=EXEC_TIMEOUT)
         return parse_ip_route(out) if rc == 0 else None
 
     def netns(self, container):
@@ -169,7 +157,7 @@ def check_project(containers, project, components, view, services=None):
     if services:
         by_service = {}
         for cname, c in containers.items():
-            svc = (c.get("Config", {}).get("Labels") or {}).get("com.docker.compose.service")
+            svc = (c.get("Config", {}).get("Labels") or {}).get(SERVICE_LABEL)
             if svc:
                 by_service.setdefault(svc, []).append(c)
         known = set(n["name"] for n in components) | set(naming.pod_service(n["name"]) for n in components)
@@ -182,7 +170,7 @@ def check_project(containers, project, components, view, services=None):
     return problems, stale
 
 
-def wait_healthy(run, docker, project, components, view, services=None, timeout=120, interval=1.0,
+def wait_healthy(docker, project, components, view, services=None, timeout=120, interval=1.0,
                  restart_stale=True, check_mode=False, clock=time.time, sleep=time.sleep):
     """Poll until the project is healthy or ``timeout`` passes.
 
@@ -194,7 +182,7 @@ def wait_healthy(run, docker, project, components, view, services=None, timeout=
     rounds = 0
     while True:
         rounds += 1
-        containers = project_containers(run, docker, project)
+        containers = project_containers(docker, project)
         problems, stale = check_project(containers, project, components, view, services)
         todo = [s for s in stale if s not in restarted]
         if todo and restart_stale:
@@ -202,7 +190,7 @@ def wait_healthy(run, docker, project, components, view, services=None, timeout=
             if check_mode:
                 problems = [p for p in problems if not any(p[1].startswith("container %s runs" % s) for s in todo)]
             else:
-                _run_ok(run, [docker, "restart"] + todo)
+                docker.check(["restart"] + todo)
                 continue
         if not problems or clock() >= deadline:
             return {"ok": not problems, "problems": problems, "restarted": restarted, "rounds": rounds}

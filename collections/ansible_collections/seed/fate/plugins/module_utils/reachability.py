@@ -15,7 +15,9 @@ the next round until they answer or the deadline is near; what is left is classi
   the address does not answer ARP on its network);
 * ``error``: anything else (nc missing, the container not running, docker's error).
 
-The source needs only ``sh`` and OpenBSD ``nc`` (the seed.fate holder image has both, no python3).
+The source needs only ``sh`` and OpenBSD ``nc`` (the seed.fate holder image has both, no python3). A round's
+``docker exec`` is stopped when it has not ended :data:`ROUND_SLACK` seconds after the probe timeout (a hung
+engine or container); its targets are then errors of that round.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,6 +34,9 @@ except ImportError:  # pragma: no cover - Python 2
 
 MARK = "seedfate-probe"
 OK, REFUSED, TIMEOUT, UNREACHABLE, ERROR = "ok", "refused", "timeout", "unreachable", "error"
+
+# Seconds a round's docker exec may take beyond the probe timeout before it is stopped.
+ROUND_SLACK = 10
 
 _LINE = re.compile(r"^%s (\d+) (\d+) ?(.*)$" % MARK)
 
@@ -80,12 +85,12 @@ def classify(rc, message):
     return ERROR, message or "nc exited %d without a message" % rc
 
 
-def probe(run, docker, container, targets, timeout=30, probe_timeout=2, interval=1.0,
+def probe(docker, container, targets, timeout=30, probe_timeout=2, interval=1.0,
           clock=time.monotonic, sleep=time.sleep):
     """Probe ``targets`` (dicts with address and port) from ``container`` until all answer or ``timeout`` s pass.
 
-    ``run(argv) -> (rc, stdout, stderr)``. A new round only starts when it can end before the deadline, so
-    the call returns within ``timeout`` (plus one docker exec). Returns dict(results=[target + kind, message,
+    ``docker``: a DockerCli. A new round only starts when it can end before the deadline, so the call returns
+    within ``timeout`` (plus one docker exec, itself stopped after ``probe_timeout + ROUND_SLACK`` s). Returns dict(results=[target + kind, message,
     attempts], rounds, elapsed).
     """
     start = clock()
@@ -96,7 +101,7 @@ def probe(run, docker, container, targets, timeout=30, probe_timeout=2, interval
     while pending:
         rounds += 1
         script = probe_script([(i, targets[i]["address"], targets[i]["port"]) for i in pending], probe_timeout)
-        rc, stdout, stderr = run([docker, "exec", container, "sh", "-c", script])
+        rc, stdout, stderr = docker.exec(container, ["sh", "-c", script], timeout=probe_timeout + ROUND_SLACK)
         got = parse(stdout)
         for i in pending:
             attempts[i] += 1

@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Asks BIRD in each router and route-server container (C(birdc show protocols)) until every BGP
     session reports C(Established), or fails after O(timeout) seconds naming the sessions that are not up.
+    One C(docker exec) of C(birdc) or C(ip) that does not end within 15 seconds is stopped and counts as a
+    container that does not answer.
   - With O(routes), also waits until every router of the ASes O(route_asns) holds every one of those prefixes
     in its kernel routing table (C(ip -4 route show)), since sessions can all be up while routes do not cross an AS
     (for example a multi-router AS without iBGP). The failure names each router and the prefixes it lacks.
@@ -22,7 +24,8 @@ description:
   - Only reads state; it never changes anything.
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.docker
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: full
@@ -149,6 +152,7 @@ import ipaddress
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seed.fate.plugins.module_utils import bird
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 
 
 def main():
@@ -162,7 +166,7 @@ def main():
             routes=dict(type="list", elements="str", default=[]),
             route_asns=dict(type="list", elements="int", default=[]),
             route_timeout=dict(type="int", default=30),
-            docker_cli=dict(type="path", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         required_one_of=[("project", "containers")],
         supports_check_mode=True,
@@ -179,17 +183,14 @@ def main():
             module.fail_json(msg="routes: %s" % exc)
     if params["interval"] <= 0:
         module.fail_json(msg="interval must be more than 0, not %s" % params["interval"])
-    docker_cli = module.get_bin_path(params["docker_cli"], required=True)
-
-    def run(argv):
-        return module.run_command(argv)
+    docker = DockerCli.from_module(module)
 
     containers = list(params["containers"])
     route_targets = list(params["containers"]) if not params["route_asns"] else []
     stopped = []
     if params["routes"] and params["project"]:
         try:
-            routers = bird.discover_routers(run, docker_cli, params["project"])
+            routers = bird.discover_routers(docker, params["project"])
         except RuntimeError as exc:
             module.fail_json(msg=str(exc))
         wanted = set(params["route_asns"])
@@ -203,7 +204,7 @@ def main():
                              route_targets=route_targets, elapsed=0.0)
     if params["project"]:
         try:
-            speakers = bird.discover_speakers(run, docker_cli, params["project"])
+            speakers = bird.discover_speakers(docker, params["project"])
         except RuntimeError as exc:
             module.fail_json(msg=str(exc))
         if not speakers and not containers:
@@ -220,7 +221,7 @@ def main():
                          containers=containers, sessions=[], not_established=stopped, elapsed=0.0)
 
     ok, result, elapsed, what = bird.wait_converged(
-        run, docker_cli, containers, params["timeout"], params["interval"], params["birdc"],
+        docker, containers, params["timeout"], params["interval"], params["birdc"],
         route_targets if params["routes"] else [], params["routes"], params["route_timeout"])
     out = dict(changed=False, containers=containers, sessions=result["sessions"],
                not_established=result["problems"], missing_routes=result["missing_routes"],

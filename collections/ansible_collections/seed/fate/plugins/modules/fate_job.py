@@ -31,7 +31,8 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.DOCKER
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: partial
@@ -92,10 +93,6 @@ options:
     description: Seconds an upload job may take (each).
     type: int
     default: 300
-  docker_cli:
-    description: The docker CLI.
-    type: path
-    default: docker
 """
 
 EXAMPLES = r"""
@@ -133,6 +130,7 @@ uploads:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 from ansible_collections.seed.fate.plugins.module_utils.fate_jobs import JobError, Lab, run_job, upload
 
 
@@ -150,7 +148,7 @@ def main():
             auc_floor=dict(type="float"),
             uploads=dict(type="list", elements="dict", default=[]),
             timeout=dict(type="int", default=300),
-            docker_cli=dict(type="path", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         required_if=[("kind", "toy", ("command", "router_project")),
                      ("kind", "pipeline", ("command", "router_project"))],
@@ -161,12 +159,7 @@ def main():
         module.fail_json(msg="roles must name the guest (got %s)" % ", ".join(sorted(p["roles"])))
     if module.check_mode:
         module.exit_json(changed=False, skipped=True, msg="a FATE job is never run in check mode")
-    docker = module.get_bin_path(p["docker_cli"], required=True)
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data, binary_data=data is not None, environ_update={"LC_ALL": "C"})
-
-    lab = Lab(run, docker)
+    lab = Lab(DockerCli.from_module(module))
     parties = p["parties"]
     try:
         if p["kind"] == "upload":

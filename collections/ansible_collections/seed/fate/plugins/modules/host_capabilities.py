@@ -77,15 +77,12 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seed.fate.plugins.module_utils import host_compat
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import module_runner
 
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
-
-    def run(argv):
-        return module.run_command(argv)
-
-    caps = host_compat.probe_host(run=run)
+    caps = host_compat.probe_host(run=module_runner(module))
     module.exit_json(changed=False, summary=host_compat.describe(caps), **caps)
 
 

@@ -34,6 +34,7 @@ description:
     C(up)).
 extends_documentation_fragment:
   - seed.fate.attributes
+  - seed.fate.docker_cli
 attributes:
   check_mode:
     support: full
@@ -85,7 +86,7 @@ options:
     description:
       - A compose project name. Its existing docker networks (label C(com.docker.compose.project)) add their
         bridge interface to O(bridges) and their subnets to O(sources); networks not created yet add
-        nothing (run the module again after C(up)).
+        nothing (run the module again after C(up)). They are read with O(docker_cli).
     type: str
   uplinks:
     description:
@@ -119,10 +120,6 @@ options:
     description: The C(ip6tables) command (name on E(PATH) or path).
     type: str
     default: ip6tables
-  docker_cli:
-    description: Docker CLI used to look up O(project)'s networks.
-    type: str
-    default: docker
 requirements:
   - iptables and ip6tables (with the C(comment) match), iproute2 (C(ip) with JSON output), root, and a
     Docker engine managing iptables (it creates C(DOCKER-USER)).
@@ -200,6 +197,8 @@ import json
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli, project_filter
 
 FAMILIES = ("ipv4", "ipv6")
 NOT_FORWARDING = ("blackhole", "unreachable", "prohibit", "throw")
@@ -412,14 +411,13 @@ class Guard(object):
             except Exception as exc:  # yaml errors
                 self.m.fail_json(msg="compose_file %s is not a compose file: %s" % (p["compose_file"], exc))
         if p["project"]:
-            docker = self.m.get_bin_path(p["docker_cli"], required=True)
-            rc, out, err = self.run([docker, "network", "ls", "-q", "--filter",
-                                     "label=com.docker.compose.project=%s" % p["project"]])
+            docker = DockerCli.from_module(self.m)
+            rc, out, err = docker.run(["network", "ls", "-q", "--filter", project_filter(p["project"])])
             if rc != 0:
                 self.m.fail_json(msg="cannot list the docker networks of project %s: %s" % (p["project"], (err or out).strip()))
             ids = out.split()
             if ids:
-                rc, out, err = self.run([docker, "network", "inspect"] + ids)
+                rc, out, err = docker.run(["network", "inspect"] + ids)
                 if rc != 0:
                     self.m.fail_json(msg="cannot inspect the networks of project %s: %s" % (p["project"], (err or out).strip()))
                 more_bridges, subnets = docker_network_facts(json.loads(out or "[]"))
@@ -538,7 +536,7 @@ def main():
             chain=dict(type="str", default="DOCKER-USER"),
             iptables=dict(type="str", default="iptables"),
             ip6tables=dict(type="str", default="ip6tables"),
-            docker_cli=dict(type="str", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
     )

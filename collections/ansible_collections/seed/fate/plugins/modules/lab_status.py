@@ -28,7 +28,8 @@ description:
   - Otherwise read-only; it never changes the lab.
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.docker
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: full
@@ -155,6 +156,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.seed.fate.plugins.module_utils import fileio
 from ansible_collections.seed.fate.plugins.module_utils import lab_status as ls
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 
 
 def render(module, dot_cli, dot_text, fmt):
@@ -184,7 +186,7 @@ def main():
             formats=dict(type="list", elements="str", choices=["svg", "png"], default=["svg", "png"]),
             dot_cli=dict(type="path", default="dot"),
             birdc=dict(type="str", default="birdc"),
-            docker_cli=dict(type="path", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
     )
@@ -205,16 +207,13 @@ def main():
     except ls.LabFilesError as exc:
         module.fail_json(msg=str(exc))
 
-    run, docker_cli = None, "docker"
+    docker = None
     warnings = []
     if p["docker"]:
-        docker_cli = module.get_bin_path(p["docker_cli"]) or ""
-        if docker_cli:
-            def run(argv):
-                return module.run_command(argv)
-        else:
+        docker = DockerCli.from_module(module, required=False)
+        if docker is None:
             warnings.append("%s is not installed: every item is reported down" % p["docker_cli"])
-    status, more = ls.collect_state(lab, run, docker_cli, p["birdc"])
+    status, more = ls.collect_state(lab, docker, p["birdc"])
     warnings.extend(more)
     status["lab"] = lab_name
     dot_text = ls.to_dot(lab, "seed.fate lab %s (compose project %s)" % (lab_name, lab["project"]))

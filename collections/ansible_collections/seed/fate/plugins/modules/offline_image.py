@@ -30,7 +30,8 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.DOCKER
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: full
@@ -252,6 +253,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 from ansible_collections.seed.fate.plugins.module_utils.offline_image import (
     ImageError,
     OfflineImage,
@@ -288,8 +290,8 @@ def main():
             changes=dict(type="list", elements="str", default=[]),
             force=dict(type="bool", default=False),
             remove_replaced=dict(type="bool", default=True),
-            docker_cli=dict(type="path", default="docker"),
             mmdebstrap_cli=dict(type="path", default="mmdebstrap"),
+            **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
     )
@@ -299,7 +301,7 @@ def main():
         if given:
             module.fail_json(msg="%s: only for images built from Debian, not with base_image" % ", ".join(given))
 
-    docker = module.get_bin_path(p["docker_cli"], required=True)
+    docker = DockerCli.from_module(module, record=True)
     mmdebstrap = p["mmdebstrap_cli"]
     if not p["base_image"]:
         mmdebstrap = module.get_bin_path(p["mmdebstrap_cli"])
@@ -307,10 +309,7 @@ def main():
             module.fail_json(msg="mmdebstrap (%s) is not installed; it builds images from Debian packages "
                                  "(apt-get install mmdebstrap)" % p["mmdebstrap_cli"])
 
-    def runner(args, data=None):
-        return module.run_command(args, data=data, binary_data=data is not None)
-
-    builder = OfflineImage(runner, p, docker=docker, mmdebstrap=mmdebstrap, tmpdir=module.tmpdir,
+    builder = OfflineImage(docker, p, mmdebstrap=mmdebstrap, tmpdir=module.tmpdir,
                            apt_cache=module.get_bin_path("apt-cache"), host_suite=host_codename())
     try:
         result = builder.ensure(check_mode=module.check_mode, force=p["force"])

@@ -26,7 +26,8 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.DOCKER
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: full
@@ -118,8 +119,8 @@ rounds:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli, DockerError
 from ansible_collections.seed.fate.plugins.module_utils.pods import (
-    DockerError,
     HostView,
     compose_services,
     wait_healthy,
@@ -136,7 +137,7 @@ def main():
             timeout=dict(type="int", default=120),
             interval=dict(type="float", default=1.0),
             restart_stale=dict(type="bool", default=True),
-            docker_cli=dict(type="path", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
     )
@@ -148,15 +149,12 @@ def main():
             module.fail_json(msg="components.%s: needs 'address' and 'network' (got %r)" % (name, place))
         components.append(dict(name=name, address=str(place["address"]), network=str(place["network"]),
                                gateway=str(place["gateway"]) if place.get("gateway") else None))
-    docker = module.get_bin_path(p["docker_cli"], required=True)
-
-    def run(args):
-        return module.run_command(args, environ_update={"LC_ALL": "C"})
+    docker = DockerCli.from_module(module)
 
     try:
-        services = compose_services(run, docker, p["project_src"]) if p["project_src"] else None
+        services = compose_services(docker, p["project_src"]) if p["project_src"] else None
         res = wait_healthy(
-            run, docker, p["project"], components, HostView(run, docker), services,
+            docker, p["project"], components, HostView(docker), services,
             timeout=0 if module.check_mode else p["timeout"], interval=p["interval"],
             restart_stale=p["restart_stale"], check_mode=module.check_mode,
         )

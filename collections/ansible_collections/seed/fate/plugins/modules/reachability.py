@@ -15,7 +15,9 @@ description:
   - From inside O(container) (C(docker exec ... sh -c)), opens a TCP connection to every one of O(targets) at
     the same time with C(nc -n -z -v -w <probe_timeout>), in rounds; targets that failed are probed again in the next
     round until they answer or O(timeout) is near. The module returns within O(timeout) seconds (plus one
-    C(docker exec)), however many targets fail and however they fail.
+    C(docker exec)), however many targets fail and however they fail. A round's C(docker exec) that has not
+    ended 10 seconds after O(probe_timeout) (a hung engine or container) is stopped; its targets are then
+    C(error)s of that round.
   - Each endpoint still failing at the deadline is named with its party, component, address and port and the kind
     of failure, from nc's message - C(refused) (the address answers, nothing listens on the port - the component
     is down or still starting), C(timeout) (no answer within O(probe_timeout)), C(unreachable) (no route to host,
@@ -26,7 +28,8 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.DOCKER
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: full
@@ -114,6 +117,7 @@ import ipaddress
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 from ansible_collections.seed.fate.plugins.module_utils.reachability import OK, describe, probe
 
 
@@ -126,7 +130,7 @@ def main():
             timeout=dict(type="int", default=30),
             probe_timeout=dict(type="int", default=2),
             interval=dict(type="float", default=1.0),
-            docker_cli=dict(type="path", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
     )
@@ -145,14 +149,11 @@ def main():
         targets.append(dict(t, address=address, port=port))
     if not targets:
         module.exit_json(changed=False, reachable=[], unreachable=[], rounds=0, elapsed=0.0)
-    docker = module.get_bin_path(p["docker_cli"], required=True)
-
-    def run(argv):
-        return module.run_command(argv, environ_update={"LC_ALL": "C"})
+    docker = DockerCli.from_module(module)
 
     # The source's probe timeout never exceeds the deadline.
     probe_timeout = min(p["probe_timeout"], p["timeout"])
-    res = probe(run, docker, p["container"], targets, timeout=p["timeout"], probe_timeout=probe_timeout,
+    res = probe(docker, p["container"], targets, timeout=p["timeout"], probe_timeout=probe_timeout,
                 interval=p["interval"])
     reachable = [r for r in res["results"] if r["kind"] == OK]
     failed = [r for r in res["results"] if r["kind"] != OK]

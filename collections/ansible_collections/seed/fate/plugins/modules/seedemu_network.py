@@ -35,6 +35,7 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
+  - seed.fate.docker_cli
 attributes:
   check_mode:
     support: full
@@ -129,7 +130,8 @@ options:
   offline_software:
     description:
       - Packages (seedemu's names) that O(offline_image) already holds. By default they are read from the
-        image's label C(seed.fate/software), which role seed.fate.images writes; when the image is not built
+        image's label C(seed.fate/software) (with O(docker_cli), its only use here), which role seed.fate.images
+        writes; when the image is not built
         yet, seedemu's base software, C(bird2) and the packages of seedemu's common services are assumed.
       - With O(images=offline), a node that asks seedemu for anything else (a service's package, a
         real-world router's C(iptables)) would need C(apt-get) while the lab is built. The module refuses
@@ -143,10 +145,6 @@ options:
         for seedemu real-world routers, which route towards the host's real network.
     type: bool
     default: true
-  docker_cli:
-    description: The docker CLI, used only to read the labels of O(offline_image).
-    type: path
-    default: docker
   internet_map:
     description:
       - Add seedemu's internet map container. It is bound to 127.0.0.1 only, and it still gives anyone who
@@ -379,6 +377,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, naming
 from ansible_collections.seed.fate.plugins.module_utils import offline_image, seedemu_build
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli, DockerError, module_runner
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
 
 try:
@@ -559,14 +558,12 @@ class SeedemuNetwork(object):
         """What the offline node image carries: the option, else its label, else the built-in list."""
         if self.p["offline_software"] is not None:
             return list(self.p["offline_software"])
-        docker = self.module.get_bin_path(self.p["docker_cli"])
+        docker = DockerCli.from_module(self.module, required=False)
         info = None
-        if docker:
-            def runner(args, data=None):
-                return self.module.run_command(args, data=data)
+        if docker is not None:
             try:
-                info = offline_image.Docker(runner, docker).inspect_image(self.p["offline_image"])
-            except offline_image.ImageError as exc:
+                info = docker.inspect_image(self.p["offline_image"])
+            except DockerError as exc:
                 self.warnings.append("cannot read the labels of %s (%s): assuming the default node software"
                                      % (self.p["offline_image"], exc))
         label = offline_image.image_labels(info).get(seedemu_build.SOFTWARE_LABEL)
@@ -629,7 +626,7 @@ class SeedemuNetwork(object):
         if self.p["host_compat"] != "auto" or host_compat is None:
             return None
         caps = self.p["host_capabilities"]
-        return host_compat.probe_host() if caps is None else caps
+        return host_compat.probe_host(run=module_runner(self.module)) if caps is None else caps
 
     def link_report(self, items):
         """Which link properties this host applies and which it refuses; with link_properties_strict a refusal
@@ -803,9 +800,9 @@ def main():
             host_capabilities=dict(type="dict"),
             link_properties_strict=dict(type="bool", default=False),
             isolation_guard=dict(type="bool", default=True),
-            docker_cli=dict(type="path", default="docker"),
             source=dict(type="str"),
             fate_version=dict(type="str", default=fate_versions.DEFAULT_VERSION),
+            **DOCKER_CLI_SPEC
         ),
         mutually_exclusive=[("topology", "script")],
         required_one_of=[("topology", "script")],

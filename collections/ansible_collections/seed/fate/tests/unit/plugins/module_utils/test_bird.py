@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.seed.fate.plugins.module_utils import bird
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 ROUTER_UP = """\
 BIRD 2.0.12 ready.
@@ -96,7 +97,7 @@ class Docker(object):
 
 def test_poll_reports_every_problem():
     docker = Docker({"r1": [ROUTER_UP], "rs": [RS_STARTING], "r2": [NO_SOCKET]})
-    result = bird.poll(docker, "docker", ["r1", "rs", "r2"])
+    result = bird.poll(DockerCli(docker), ["r1", "rs", "r2"])
     assert len(result["sessions"]) == 4 and result["sessions"][0]["container"] == "r1"
     assert result["problems"] == [
         "rs/p_as151 (start Active Socket: Connection refused)",
@@ -121,7 +122,7 @@ class Clock(object):
 def test_wait_until_established():
     clock = Clock()
     docker = Docker({"rs": [NO_SOCKET, RS_STARTING, ROUTER_UP]})
-    ok, result, elapsed = bird.wait_established(docker, "docker", ["rs"], timeout=60, interval=2,
+    ok, result, elapsed = bird.wait_established(DockerCli(docker), ["rs"], timeout=60, interval=2,
                                                 clock=clock.time, sleep=clock.sleep)
     assert ok and result["problems"] == [] and elapsed == 4.0 and clock.sleeps == [2, 2]
 
@@ -129,7 +130,7 @@ def test_wait_until_established():
 def test_wait_times_out_naming_what_is_down():
     clock = Clock()
     docker = Docker({"rs": [RS_STARTING]})
-    ok, result, elapsed = bird.wait_established(docker, "docker", ["rs"], timeout=5, interval=2,
+    ok, result, elapsed = bird.wait_established(DockerCli(docker), ["rs"], timeout=5, interval=2,
                                                 clock=clock.time, sleep=clock.sleep)
     assert not ok and elapsed == 5.0 and clock.sleeps == [2, 2, 1]
     assert "rs/p_as151 (start Active Socket: Connection refused)" in result["problems"]
@@ -142,7 +143,7 @@ def test_discover_speakers_keeps_routers_and_route_servers():
           "as2r-r1-10.2.0.254\trunning\tRouter\n"
           "aaaabbbb\texited\t\n")
     docker = Docker({}, ps=ps)
-    found = bird.discover_speakers(docker, "docker", "lab")
+    found = bird.discover_speakers(DockerCli(docker), "lab")
     assert found == [("as100brd-ix100-10.100.0.100", "exited"), ("as150brd-router0-10.150.0.254", "running"),
                      ("as2r-r1-10.2.0.254", "running")]
     assert "label=com.docker.compose.project=lab" in docker.calls[0]
@@ -160,7 +161,7 @@ def test_wait_converged_gives_routes_route_timeout_after_sessions_are_up():
 
     def sleep(s):
         state["t"] += s
-    ok, result, elapsed, what = b.wait_converged(run, "docker", ["r"], timeout=100, interval=2, route_targets=["r"],
+    ok, result, elapsed, what = b.wait_converged(DockerCli(run), ["r"], timeout=100, interval=2, route_targets=["r"],
                                                  prefixes=["10.1.0.0/24", "10.2.0.0/24"], route_timeout=10,
                                                  clock=lambda: state["t"], sleep=sleep)
     assert not ok and what == "routes" and 10 <= elapsed < 13

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_jobs as J
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 TOY_OK = """toy test job 202611300001 is waiting
 toy test job 202611300001 is running
@@ -151,7 +152,7 @@ def spec():
 
 def test_toy_success_with_evidence():
     fake = FakeDocker(TOY_OK)
-    res = J.run_job(J.Lab(fake), spec())
+    res = J.run_job(J.Lab(DockerCli(fake)), spec())
     assert res["status"] == "success" and res["job_id"] == "202611300001"
     assert res["routers"]["AS201 router0"]["interfaces"] == {"ix113": {"rx": 1000, "tx": 2000}}
     assert "AS113 ix113" not in res["routers"]
@@ -162,7 +163,7 @@ def test_toy_success_with_evidence():
 def test_toy_waiting_fails_with_the_reason_from_the_log():
     fake = FakeDocker("toy test job 7 is waiting\ntimeout...\n", status="waiting")
     with pytest.raises(J.JobError) as err:
-        J.run_job(J.Lab(fake), spec())
+        J.run_job(J.Lab(DockerCli(fake)), spec())
     msg = str(err.value)
     assert "toy_example job 7 stayed waiting (timed out)" in msg
     assert "remaining cores: 0" in msg and "party 9999" in msg
@@ -173,7 +174,7 @@ def test_toy_waiting_fails_with_the_reason_from_the_log():
 def test_failed_job_names_the_failing_party():
     fake = FakeDocker("toy test job 7 is failed\n", status="failed", failed_task="10000")
     with pytest.raises(J.JobError) as err:
-        J.run_job(J.Lab(fake), spec())
+        J.run_job(J.Lab(DockerCli(fake)), spec())
     assert "job 7 is failed; party 10000 task toy_example_0" in str(err.value)
     assert err.value.result["failing_party"] == "10000"
 
@@ -189,6 +190,6 @@ def test_auc_below_the_floor_fails():
 
     s = dict(spec(), kind="pipeline", guest_command="python -", stdin="x", metric_task="evaluation_0", auc_floor=0.95)
     with pytest.raises(J.JobError) as err:
-        J.run_job(J.Lab(run), s)
+        J.run_job(J.Lab(DockerCli(run)), s)
     assert "AUC is 0.26 (floor 0.95" in str(err.value)
     assert err.value.result["status"] == "success" and err.value.result["metrics"] == {"auc": 0.26}

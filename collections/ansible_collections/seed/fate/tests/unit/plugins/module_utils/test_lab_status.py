@@ -19,6 +19,7 @@ import os
 import pytest
 
 from ansible_collections.seed.fate.plugins.module_utils import lab_status as ls
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures", "lab_status")
@@ -192,7 +193,7 @@ def running_default():
 
 def test_state_and_table_golden():
     model, docker = running_default()
-    status, warnings = ls.collect_state(model, docker, "docker")
+    status, warnings = ls.collect_state(model, DockerCli(docker))
     assert warnings == []
     # One docker inspect for everything, then one birdc per router and route server.
     assert [c[1] for c in docker.calls] == ["inspect"] + ["exec"] * 4
@@ -222,7 +223,7 @@ def test_lab_that_is_not_running_is_down_item_by_item():
 def test_docker_that_does_not_answer_is_a_warning_not_a_failure():
     def broken(argv):
         return 1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"
-    status, warnings = ls.collect_state(lab("default"), broken)
+    status, warnings = ls.collect_state(lab("default"), DockerCli(broken))
     assert status["summary"]["network"] == "down"
     assert len(warnings) == 1 and "Cannot connect to the Docker daemon" in warnings[0]
 
@@ -230,7 +231,7 @@ def test_docker_that_does_not_answer_is_a_warning_not_a_failure():
 def test_router_whose_bird_does_not_answer_is_named():
     model, docker = running_default()
     docker.bird["as150brd-router0-10.150.0.254"] = "bird: not running"
-    status, warnings = ls.collect_state(model, docker)
+    status, warnings = ls.collect_state(model, DockerCli(docker))
     assert warnings == ["as150brd-router0-10.150.0.254: BIRD does not answer (bird: not running)"]
     assert status["systems"][0]["routers"][0]["sessions"][0]["status"] == "down"
 
@@ -271,7 +272,7 @@ def test_links_label_networks_and_the_interfaces_that_differ(tmp_path):
     assert 'label="IX100\\n10.100.0.0/24\\n10mbit, 20ms\\nroute server 10.100.0.100"' in dot
     assert '"ix100" -- "as150_r_router0" [color="#2e86c1", penwidth=2, label="RS", taillabel=".150", headlabel="2mbit, 20ms"];' in dot
     assert 'label="net0\\n10.152.0.0/24\\nloss 1.5%"' in dot
-    status, _warnings = ls.collect_state(model, run=FakeDocker({}, {}))
+    status, _warnings = ls.collect_state(model, docker=DockerCli(FakeDocker({}, {})))
     table = "\n".join(ls.table_lines(status))
     assert "IX100  10.100.0.0/24  (10mbit, 20ms)" in table
     assert "AS152  net0 10.152.0.0/24 (loss 1.5%)" in table

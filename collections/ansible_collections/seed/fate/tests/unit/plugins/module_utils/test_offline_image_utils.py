@@ -16,6 +16,7 @@ import tarfile
 import pytest
 
 from ansible_collections.seed.fate.plugins.module_utils import offline_image as oi
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 DOCKER = "/usr/bin/docker"
 
@@ -258,7 +259,7 @@ def debian_spec(**over):
 
 def test_missing_image_is_built_tagged_and_reported():
     fake = FakeDocker()
-    res = oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
+    res = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
     assert res["changed"] and res["built"]
     assert res["id"] == "sha256:%064d" % 1 and res["size"] == 1000
     assert fake.images["sftest/node:1"]["Config"]["Labels"][oi.HASH_LABEL] == res["recipe_hash"]
@@ -273,9 +274,9 @@ def test_missing_image_is_built_tagged_and_reported():
 
 def test_matching_label_means_no_build_and_no_change():
     fake = FakeDocker()
-    first = oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
+    first = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
     fake.calls = []
-    again = oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
+    again = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
     assert again["changed"] is False and again["built"] is False
     assert again["id"] == first["id"]
     assert [c[1:3] for c in fake.calls] == [["image", "inspect"]]
@@ -283,30 +284,30 @@ def test_matching_label_means_no_build_and_no_change():
 
 def test_force_rebuilds_and_check_mode_builds_nothing():
     fake = FakeDocker()
-    oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
-    forced = oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure(force=True)
+    oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
+    forced = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure(force=True)
     assert forced["changed"] and forced["built"]
     fake.calls = []
-    checked = oi.OfflineImage(fake, debian_spec(packages=["bird2", "jq"]), docker=DOCKER).ensure(check_mode=True)
+    checked = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec(packages=["bird2", "jq"])).ensure(check_mode=True)
     assert checked["changed"] is True and checked["built"] is False
     assert all(c[1:3] == ["image", "inspect"] for c in fake.calls)
 
 
 def test_rebuild_removes_replaced_image_only_when_it_is_ours():
     fake = FakeDocker()
-    first = oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
-    second = oi.OfflineImage(fake, debian_spec(packages=["jq"]), docker=DOCKER).ensure()
+    first = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
+    second = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec(packages=["jq"])).ensure()
     assert second["replaced_image_removed"] is True and first["id"] not in fake.images
     foreign = {"Id": "sha256:foreign", "Size": 1, "Config": {"Labels": {}}}
     fake = FakeDocker(images={"sftest/node:1": foreign, "sha256:foreign": foreign})
-    res = oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
+    res = oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
     assert res["replaced_image_removed"] is False and "sha256:foreign" in fake.images
 
 
 def test_failed_mmdebstrap_names_package_and_drops_the_half_image():
     fake = FakeDocker(pipe=(1, 0))
     with pytest.raises(oi.ImageError) as err:
-        oi.OfflineImage(fake, debian_spec(packages=["nopkg"]), docker=DOCKER).ensure()
+        oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec(packages=["nopkg"])).ensure()
     assert "mmdebstrap failed" in err.value.msg and "nopkg" in err.value.msg
     assert "stderr" in err.value.details and "Unable to locate package" in err.value.details["stderr"]
     assert "sftest/node:1" not in fake.images            # never tagged
@@ -317,13 +318,13 @@ def test_failed_mmdebstrap_names_package_and_drops_the_half_image():
 def test_failed_import_is_reported_as_docker_failure():
     fake = FakeDocker(pipe=(0, 1))
     with pytest.raises(oi.ImageError, match="docker import failed"):
-        oi.OfflineImage(fake, debian_spec(), docker=DOCKER).ensure()
+        oi.OfflineImage(DockerCli(fake, DOCKER), debian_spec()).ensure()
 
 
 def test_files_go_in_through_one_tar_in_hook(tmp_path):
     fake = FakeDocker()
     spec = debian_spec(files=[{"content": "x", "dest": "/usr/local/bin/x", "mode": "0755"}])
-    oi.OfflineImage(fake, spec, docker=DOCKER, tmpdir=str(tmp_path)).ensure()
+    oi.OfflineImage(DockerCli(fake, DOCKER), spec, tmpdir=str(tmp_path)).ensure()
     script = fake.calls[1][2]
     assert "'--customize-hook=tar-in %s/" % tmp_path in script and "/files.tar /'" in script
     assert list(tmp_path.iterdir()) == []  # the work folder is gone
@@ -341,7 +342,7 @@ def derived_spec(**over):
 
 def test_derived_build_commits_a_temporary_container_and_removes_it():
     fake = FakeDocker(images={"sftest/base:1": BASE})
-    res = oi.OfflineImage(fake, derived_spec(), docker=DOCKER).ensure()
+    res = oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec()).ensure()
     assert res["changed"] and res["recipe"]["base_id"] == "sha256:base1"
     create, commit, rm = fake.calls[2], fake.calls[3], fake.calls[4]
     tmp = create[3]
@@ -352,29 +353,29 @@ def test_derived_build_commits_a_temporary_container_and_removes_it():
     assert rm == [DOCKER, "rm", "--force", tmp]
     assert not fake.containers
     fake.calls = []
-    assert oi.OfflineImage(fake, derived_spec(), docker=DOCKER).ensure()["changed"] is False
+    assert oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec()).ensure()["changed"] is False
 
 
 def test_derived_rebuilds_when_base_changes():
     fake = FakeDocker(images={"sftest/base:1": BASE})
-    first = oi.OfflineImage(fake, derived_spec(), docker=DOCKER).ensure()
+    first = oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec()).ensure()
     fake.images["sftest/base:1"] = dict(BASE, Id="sha256:base2")
-    second = oi.OfflineImage(fake, derived_spec(), docker=DOCKER).ensure()
+    second = oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec()).ensure()
     assert second["changed"] and second["recipe_hash"] != first["recipe_hash"]
 
 
 def test_derived_commit_failure_still_removes_the_container():
     fake = FakeDocker(images={"sftest/base:1": BASE}, commit_rc=1)
     with pytest.raises(oi.ImageError, match="docker commit failed.*bad change"):
-        oi.OfflineImage(fake, derived_spec(), docker=DOCKER).ensure()
+        oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec()).ensure()
     assert not fake.containers and fake.calls[-1][1] == "rm"
 
 
 def test_derived_missing_base_fails_but_check_mode_only_warns():
     fake = FakeDocker()
     with pytest.raises(oi.ImageError, match="base_image sftest/base:1 does not exist"):
-        oi.OfflineImage(fake, derived_spec(), docker=DOCKER).ensure()
-    builder = oi.OfflineImage(fake, derived_spec(), docker=DOCKER)
+        oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec()).ensure()
+    builder = oi.OfflineImage(DockerCli(fake, DOCKER), derived_spec())
     res = builder.ensure(check_mode=True)
     assert res["changed"] is True and builder.warnings
 
@@ -415,14 +416,14 @@ def test_build_stops_before_mmdebstrap_on_unknown_package():
         return fake(args, data)
 
     spec = debian_spec(packages=["jq", "nopkg"])
-    builder = oi.OfflineImage(runner, spec, docker=DOCKER, apt_cache="/usr/bin/apt-cache", host_suite="bookworm")
+    builder = oi.OfflineImage(DockerCli(runner, DOCKER), spec, apt_cache="/usr/bin/apt-cache", host_suite="bookworm")
     with pytest.raises(oi.ImageError, match="packages: not found in bookworm.*: nopkg"):
         builder.ensure()
     assert not any(c[0] == "bash" for c in fake.calls)
     # Another suite, or an explicit mirror: the local apt knows nothing about it, so no early verdict.
     for over in ({"suite": "trixie"}, {"mirror": "http://deb.example/debian"}):
         fake.calls = []
-        oi.OfflineImage(runner, debian_spec(packages=["jq", "nopkg"], **over), docker=DOCKER,
+        oi.OfflineImage(DockerCli(runner, DOCKER), debian_spec(packages=["jq", "nopkg"], **over),
                         apt_cache="/usr/bin/apt-cache", host_suite="bookworm").ensure()
         assert not any(c[0] == "/usr/bin/apt-cache" for c in fake.calls)
 

@@ -9,6 +9,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.seed.fate.plugins.module_utils import pods as P
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 NET = "seedfate_net_152_net0"
 COMP = [{"name": "proxy", "address": "10.152.0.72", "network": NET, "gateway": "10.152.0.254"}]
@@ -120,7 +121,7 @@ def test_wait_restarts_stale_container_once_then_reports_healthy():
     c = healthy()
     c["confs-9999-proxy-pod-1"]["State"]["StartedAt"] = "2024-01-01T00:00:05Z"
     docker = FakeDocker(c)
-    r = P.wait_healthy(docker, "docker", "confs-9999", COMP, View(), timeout=5, sleep=lambda s: None)
+    r = P.wait_healthy(DockerCli(docker), "confs-9999", COMP, View(), timeout=5, sleep=lambda s: None)
     assert r["ok"] and r["restarted"] == ["confs-9999-proxy-1"]
     assert ["docker", "restart", "confs-9999-proxy-1"] in docker.calls
 
@@ -129,7 +130,7 @@ def test_wait_check_mode_restarts_nothing():
     c = healthy()
     c["confs-9999-proxy-pod-1"]["State"]["StartedAt"] = "2024-01-01T00:00:05Z"
     docker = FakeDocker(c)
-    r = P.wait_healthy(docker, "docker", "confs-9999", COMP, View(), timeout=0, check_mode=True)
+    r = P.wait_healthy(DockerCli(docker), "confs-9999", COMP, View(), timeout=0, check_mode=True)
     assert r["restarted"] == ["confs-9999-proxy-1"] and r["ok"]
     assert not [a for a in docker.calls if a[1] == "restart"]
 
@@ -143,7 +144,7 @@ def test_wait_times_out_with_problems():
     def sleep(s):
         now[0] += s
 
-    r = P.wait_healthy(FakeDocker({}), "docker", "confs-9999", COMP, View(), timeout=3, interval=1,
+    r = P.wait_healthy(DockerCli(FakeDocker({})), "confs-9999", COMP, View(), timeout=3, interval=1,
                        clock=clock, sleep=sleep)
     assert not r["ok"] and r["rounds"] == 4
     assert r["problems"][0][0] == "proxy"

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ansible_collections.seed.fate.plugins.module_utils import reachability as R
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 # Messages of OpenBSD nc 1.219 (Debian bookworm, the holder image), as printed with -v.
 MESSAGES = {
@@ -91,7 +92,7 @@ def targets(*last_bytes):
 def test_all_reachable_in_one_parallel_round(local_sh):
     # Ten endpoints that each take 0.5 s: in parallel the round takes about 0.5 s, not 5 s.
     start = time.monotonic()
-    res = R.probe(local_sh, "docker", "pod", targets(*[15] * 10), timeout=30, probe_timeout=2, interval=0.1)
+    res = R.probe(DockerCli(local_sh), "pod", targets(*[15] * 10), timeout=30, probe_timeout=2, interval=0.1)
     took = time.monotonic() - start
     assert res["rounds"] == 1 and [r["kind"] for r in res["results"]] == [R.OK] * 10
     assert took < 3, "the probes ran one after the other (%.1f s)" % took
@@ -101,7 +102,7 @@ def test_all_reachable_in_one_parallel_round(local_sh):
 def test_failures_are_classified_retried_and_bounded(local_sh):
     # ok, refused, timed out, no route: the broken ones are probed again until the deadline.
     start = time.monotonic()
-    res = R.probe(local_sh, "docker", "pod", targets(11, 21, 31, 41), timeout=5, probe_timeout=1, interval=0.2)
+    res = R.probe(DockerCli(local_sh), "pod", targets(11, 21, 31, 41), timeout=5, probe_timeout=1, interval=0.2)
     took = time.monotonic() - start
     kinds = [r["kind"] for r in res["results"]]
     assert kinds == [R.OK, R.REFUSED, R.TIMEOUT, R.UNREACHABLE], res
@@ -126,7 +127,7 @@ def test_round_that_cannot_end_before_the_deadline_is_not_started():
     def sleep(s):
         clock[0] += s
 
-    res = R.probe(run, "docker", "pod", targets(1), timeout=10, probe_timeout=2, interval=1,
+    res = R.probe(DockerCli(run), "pod", targets(1), timeout=10, probe_timeout=2, interval=1,
                   clock=lambda: clock[0], sleep=sleep)
     # Rounds end at 2, 5, 8 s; a fourth would end at 11 s > 10 s.
     assert res["rounds"] == 3 and clock[0] == 8.0 and res["results"][0]["kind"] == R.TIMEOUT
@@ -136,7 +137,7 @@ def test_docker_exec_failure_is_an_error_naming_docker():
     def run(argv):
         return 1, "", "Error response from daemon: No such container: pod\n"
 
-    res = R.probe(run, "docker", "pod", targets(1, 2), timeout=1, probe_timeout=1, interval=0.5,
+    res = R.probe(DockerCli(run), "pod", targets(1, 2), timeout=1, probe_timeout=1, interval=0.5,
                   clock=lambda: 0.0, sleep=lambda s: None)
     assert [r["kind"] for r in res["results"]] == [R.ERROR, R.ERROR]
     assert "No such container: pod" in res["results"][0]["message"]

@@ -12,6 +12,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import unbounded
 from ansible_collections.seed.fate.plugins.modules import bgp_wait
 
 UP = "BIRD 2.0.12 ready.\nName Proto Table State Since Info\np_rs100 BGP --- up 18:07:28 Established\n"
@@ -21,15 +22,18 @@ DOWN = "BIRD 2.0.12 ready.\nName Proto Table State Since Info\np_rs100 BGP --- s
 @pytest.fixture
 def run(monkeypatch, capsys):
     def runner(ps, birdc, **args):
-        calls = []
+        calls, bounds = [], []
+        runner.bounds = bounds
 
         def fake(self, argv, **kwargs):
+            bounds.append(unbounded(argv)[0])
+            argv = unbounded(argv)[1]
             calls.append(argv)
             if argv[1] == "ps":
                 return 0, ps, ""
             return 0, birdc[argv[2]], ""
         monkeypatch.setattr(AnsibleModule, "run_command", fake)
-        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/docker")
+        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 bgp_wait.main()
@@ -81,11 +85,14 @@ ROUTES_LOCAL = "10.243.0.0/24 dev net0 proto kernel scope link src 10.243.0.254\
 def routed(monkeypatch, capsys):
     """A fake docker with seedemu's labels: ps answers per --format, exec birdc / ip route per container."""
     def runner(tables, **args):
-        calls = []
+        calls, bounds = [], []
+        runner.bounds = bounds
         speakers = "r241\trunning\tBorderRouter\nr243\trunning\tBorderRouter\nrs\trunning\tRoute Server\n"
         routers = "r241\tBorderRouter\t241\nr243\tBorderRouter\t243\nrs\tRoute Server\t124\nh241\tHost\t241\n"
 
         def fake(self, argv, **kwargs):
+            bounds.append(unbounded(argv)[0])
+            argv = unbounded(argv)[1]
             calls.append(argv)
             if argv[1] == "ps":
                 return 0, (routers if "meta.asn" in argv[-1] else speakers), ""
@@ -93,7 +100,7 @@ def routed(monkeypatch, capsys):
                 return 0, tables[argv[2]], ""
             return 0, UP, ""
         monkeypatch.setattr(AnsibleModule, "run_command", fake)
-        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/docker")
+        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
         monkeypatch.setattr("time.sleep", lambda s: None)
         with patch_module_args(args):
             with pytest.raises(SystemExit):
@@ -137,3 +144,11 @@ def test_no_routes_means_sessions_only(routed):
     r, calls = routed({}, project="lab")
     assert not r.get("failed") and r["route_targets"] == []
     assert not any(c[1] == "exec" and c[3] == "ip" for c in calls)
+
+
+def test_every_birdc_and_route_poll_is_bounded(routed):
+    r, calls = routed({"r241": ROUTES_FULL, "r243": ROUTES_FULL}, project="lab", routes=["10.243.0.0/24"],
+                      route_asns=[241], timeout=5)
+    assert not r.get("failed")
+    execs = [b for b, c in zip(routed.bounds, calls) if c[1] == "exec"]
+    assert execs and all(b == 15 for b in execs)

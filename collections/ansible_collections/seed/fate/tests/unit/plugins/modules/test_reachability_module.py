@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import unbounded
 from ansible_collections.seed.fate.plugins.modules import reachability
 
 
@@ -20,9 +21,12 @@ from ansible_collections.seed.fate.plugins.modules import reachability
 def run(monkeypatch, capsys):
     def runner(answers, **args):
         """answers: {address: (rc, nc message)}; the fake docker answers each probe of a round."""
-        calls = []
+        calls, bounds = [], []
+        runner.bounds = bounds
 
         def fake(self, argv, **kwargs):
+            bounds.append(unbounded(argv)[0])
+            argv = unbounded(argv)[1]
             calls.append(argv)
             lines = []
             for address, index in re.findall(r"nc -n -z -v -w \d+ (\S+) \d+ 2>&1 </dev/null\); rc=\$\?; "
@@ -31,7 +35,7 @@ def run(monkeypatch, capsys):
                 lines.append("seedfate-probe %s %d %s" % (index, rc, msg))
             return 0, "\n".join(lines) + "\n", ""
         monkeypatch.setattr(AnsibleModule, "run_command", fake)
-        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/docker")
+        monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
         monkeypatch.setattr("time.sleep", lambda s: None)
         with patch_module_args(args):
             with pytest.raises(SystemExit):
@@ -78,3 +82,11 @@ def test_bad_target_refused_before_probing(run):
 def test_no_targets_is_no_probe(run):
     r, calls = run({}, container="pod", targets=[])
     assert not r.get("failed") and r["rounds"] == 0 and calls == []
+
+
+def test_a_round_is_bounded_a_few_seconds_past_the_probe_timeout(run):
+    # A hung docker exec must not hang the module: each round runs under coreutils timeout.
+    r, calls = run({"10.67.0.72": OK, "10.68.0.72": OK, "10.99.0.72": OK}, container="pod", targets=TARGETS,
+                   probe_timeout=3)
+    assert not r.get("failed") and len(calls) == 1
+    assert run.bounds == [3 + 10]

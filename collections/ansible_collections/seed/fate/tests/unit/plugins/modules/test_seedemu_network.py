@@ -169,11 +169,11 @@ def test_offline_software_comes_from_the_image_label(tmp_path, capsys, fake_seed
     def inspect(self, name):
         assert name == "sftest/node:1"
         return {"Config": {"Labels": {"seed.fate/software": "bird2,iproute2,cowsay"}}}
-    monkeypatch.setattr(mod.offline_image.Docker, "inspect_image", inspect)
+    monkeypatch.setattr(mod.DockerCli, "inspect_image", inspect)
     r = run_module(capsys, **args(tmp_path / "b", images="offline", offline_image="sftest/node:1", docker_cli="/bin/true"))
     assert build.software == ["bird2", "cowsay", "iproute2"] == r["offline_software"]
 
-    monkeypatch.setattr(mod.offline_image.Docker, "inspect_image", lambda self, name: None)   # not built yet
+    monkeypatch.setattr(mod.DockerCli, "inspect_image", lambda self, name: None)   # not built yet
     r = run_module(capsys, **args(tmp_path / "c", images="offline", offline_image="sftest/node:1", docker_cli="/bin/true"))
     assert build.software == sb.DEFAULT_OFFLINE_SOFTWARE == r["offline_software"]
 
