@@ -11,7 +11,7 @@ containers as they are now; when nothing differs the project is *current* and th
 an archive that changed, a container that is gone, was recreated, restarted, stopped or is unhealthy, or a
 container that appeared.
 
-Docker is reached through a ``run(argv) -> (rc, out, err)`` callable, so this file is tested without Docker.
+Docker is reached through a :class:`docker_cli.DockerCli`, so this file is tested with a fake ``run``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +22,7 @@ import json
 import os
 
 from ansible_collections.seed.fate.plugins.module_utils import fileio
-from ansible_collections.seed.fate.plugins.module_utils.bird import PROJECT_LABEL
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import PROJECT_LABEL
 
 STAMP_SUFFIX = ".deployed.json"
 FORMAT = 1
@@ -32,25 +32,22 @@ def stamp_path(bundle_dir, project):
     return os.path.join(bundle_dir, project + STAMP_SUFFIX)
 
 
-def project_containers(run, docker_cli, projects):
+# A look at the engine that takes longer than this is a hung engine, not a slow one.
+TIMEOUT = 60
+
+
+def project_containers(docker, projects):
     """``{project: {name: {id, started_at, status, health}}}`` for every container of each project."""
     found = dict((p, {}) for p in projects)
     if not projects:
         return found
     # Repeated label filters are ANDed by docker: list every compose container with its project instead.
-    rc, out, err = run([docker_cli, "ps", "-a", "--no-trunc", "--filter", "label=" + PROJECT_LABEL,
-                        "--format", '{{.ID}} {{.Label "%s"}}' % PROJECT_LABEL])
-    if rc != 0:
-        raise RuntimeError("docker ps failed: %s" % (err or out).strip())
+    out = docker.check(["ps", "-a", "--no-trunc", "--filter", "label=" + PROJECT_LABEL,
+                        "--format", '{{.ID}} {{.Label "%s"}}' % PROJECT_LABEL], timeout=TIMEOUT)
     ids = sorted(set(line.split()[0] for line in out.splitlines()
                      if len(line.split()) == 2 and line.split()[1] in found))
-    if not ids:
-        return found
-    rc, out, err = run([docker_cli, "inspect", "--type", "container"] + ids)
-    if rc != 0:
-        # A container removed between the two calls: the caller sees it as missing.
-        out = out or "[]"
-    for c in json.loads(out or "[]"):
+    # A container removed between the two calls is left out, and so seen as missing.
+    for c in docker.inspect(ids, kind="container", timeout=TIMEOUT):
         project = (c.get("Config", {}).get("Labels") or {}).get(PROJECT_LABEL)
         if project not in found:
             continue
@@ -112,9 +109,9 @@ def judge(stamp, bundle_sha256, containers):
     return None
 
 
-def check(run, docker_cli, bundle_dir, projects):
+def check(docker, bundle_dir, projects):
     """``(current, stale)``: projects deployed as stamped, and ``{project: reason}`` for the others."""
-    containers = project_containers(run, docker_cli, projects)
+    containers = project_containers(docker, projects)
     current, stale = [], {}
     for project in projects:
         archive = os.path.join(bundle_dir, project + ".tar")
@@ -127,9 +124,9 @@ def check(run, docker_cli, bundle_dir, projects):
     return current, stale
 
 
-def record(run, docker_cli, bundle_dir, projects, check_mode=False):
+def record(docker, bundle_dir, projects, check_mode=False):
     """Write the stamp of each project as it runs now; returns the projects whose stamp changed."""
-    containers = project_containers(run, docker_cli, projects)
+    containers = project_containers(docker, projects)
     changed = []
     for project in projects:
         archive = os.path.join(bundle_dir, project + ".tar")

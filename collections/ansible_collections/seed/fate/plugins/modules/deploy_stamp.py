@@ -26,7 +26,8 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
-  - seed.fate.attributes.DOCKER
+  - seed.fate.docker_cli
+  - seed.fate.docker_cli.engine
 attributes:
   check_mode:
     support: full
@@ -54,11 +55,6 @@ options:
     type: list
     elements: str
     required: true
-  docker_cli:
-    description:
-      - The docker client to run.
-    type: path
-    default: docker
 """
 
 EXAMPLES = r"""
@@ -97,6 +93,7 @@ recorded:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seed.fate.plugins.module_utils import deploy_stamp
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 
 
 def main():
@@ -105,22 +102,18 @@ def main():
             state=dict(type="str", choices=["check", "present"], default="check"),
             bundle_dir=dict(type="path", required=True),
             projects=dict(type="list", elements="str", required=True),
-            docker_cli=dict(type="path", default="docker"),
+            **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
     )
     p = module.params
-    docker = module.get_bin_path(p["docker_cli"], required=True)
-
-    def run(argv):
-        return module.run_command(argv, environ_update={"LC_ALL": "C"})
-
+    docker = DockerCli.from_module(module)
     projects = list(dict.fromkeys(p["projects"]))
     try:
         if p["state"] == "check":
-            current, stale = deploy_stamp.check(run, docker, p["bundle_dir"], projects)
+            current, stale = deploy_stamp.check(docker, p["bundle_dir"], projects)
             module.exit_json(changed=False, current=current, stale=stale, recorded=[])
-        recorded = deploy_stamp.record(run, docker, p["bundle_dir"], projects, check_mode=module.check_mode)
+        recorded = deploy_stamp.record(docker, p["bundle_dir"], projects, check_mode=module.check_mode)
     except (RuntimeError, OSError, ValueError) as exc:
         module.fail_json(msg="deploy stamp in %s: %s" % (p["bundle_dir"], exc))
     module.exit_json(changed=bool(recorded), current=[], stale={}, recorded=recorded)

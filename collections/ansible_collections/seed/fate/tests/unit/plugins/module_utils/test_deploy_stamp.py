@@ -14,6 +14,7 @@ import stat
 import pytest
 
 from ansible_collections.seed.fate.plugins.module_utils import deploy_stamp as S
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerCli
 
 
 class FakeDocker(object):
@@ -23,12 +24,12 @@ class FakeDocker(object):
         self.containers = containers
         self.calls = []
 
-    def __call__(self, argv):
+    def __call__(self, argv, data=None):
         self.calls.append(argv)
         if argv[1] == "ps":
             lines = ["%s %s" % (c["id"], c["project"]) for c in self.containers.values()]
             return 0, "\n".join(lines) + "\n", ""
-        assert argv[1:4] == ["inspect", "--type", "container"]
+        assert argv[1:4] == ["inspect", "--type", "container"], argv
         out = []
         for name, c in self.containers.items():
             if c["id"] in argv[4:]:
@@ -54,24 +55,28 @@ def lab(tmp_path):
     return str(bundles), docker
 
 
+def cli(fake):
+    return DockerCli(fake, "docker")
+
+
 def test_no_stamp_is_stale_then_recorded_project_is_current(tmp_path):
     bundles, docker = lab(tmp_path)
-    current, stale = S.check(docker, "docker", bundles, ["confs-9999"])
+    current, stale = S.check(cli(docker), bundles, ["confs-9999"])
     assert current == [] and stale == {"confs-9999": "no stamp of an earlier deploy"}
-    assert S.record(docker, "docker", bundles, ["confs-9999"]) == ["confs-9999"]
+    assert S.record(cli(docker), bundles, ["confs-9999"]) == ["confs-9999"]
     path = S.stamp_path(bundles, "confs-9999")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     data = json.loads(open(path).read())
     # Only this project's containers, not the other party's nor the emulated Internet's.
     assert sorted(data["containers"]) == ["confs-9999-fateflow-1", "confs-9999-fateflow-pod-1"]
-    assert S.check(docker, "docker", bundles, ["confs-9999"]) == (["confs-9999"], {})
+    assert S.check(cli(docker), bundles, ["confs-9999"]) == (["confs-9999"], {})
     # Recording again changes nothing.
-    assert S.record(docker, "docker", bundles, ["confs-9999"]) == []
+    assert S.record(cli(docker), bundles, ["confs-9999"]) == []
 
 
 def test_record_in_check_mode_writes_nothing(tmp_path):
     bundles, docker = lab(tmp_path)
-    assert S.record(docker, "docker", bundles, ["confs-9999"], check_mode=True) == ["confs-9999"]
+    assert S.record(cli(docker), bundles, ["confs-9999"], check_mode=True) == ["confs-9999"]
     assert not os.path.exists(S.stamp_path(bundles, "confs-9999"))
 
 
@@ -93,9 +98,9 @@ def test_record_in_check_mode_writes_nothing(tmp_path):
 ])
 def test_every_drift_makes_the_project_stale_with_its_reason(tmp_path, drift, reason):
     bundles, docker = lab(tmp_path)
-    S.record(docker, "docker", bundles, ["confs-9999", "confs-10000"])
+    S.record(cli(docker), bundles, ["confs-9999", "confs-10000"])
     drift(docker, bundles)
-    current, stale = S.check(docker, "docker", bundles, ["confs-9999", "confs-10000"])
+    current, stale = S.check(cli(docker), bundles, ["confs-9999", "confs-10000"])
     assert stale == {"confs-9999": reason}
     # The other party's project is not affected by this one's drift.
     assert current == ["confs-10000"]
@@ -103,25 +108,25 @@ def test_every_drift_makes_the_project_stale_with_its_reason(tmp_path, drift, re
 
 def test_a_stamp_of_another_format_or_broken_is_no_stamp(tmp_path):
     bundles, docker = lab(tmp_path)
-    S.record(docker, "docker", bundles, ["confs-9999"])
+    S.record(cli(docker), bundles, ["confs-9999"])
     path = S.stamp_path(bundles, "confs-9999")
     open(path, "w").write("{not json")
-    assert S.check(docker, "docker", bundles, ["confs-9999"])[1] == {"confs-9999": "no stamp of an earlier deploy"}
+    assert S.check(cli(docker), bundles, ["confs-9999"])[1] == {"confs-9999": "no stamp of an earlier deploy"}
     open(path, "w").write(json.dumps({"format": 99}))
-    assert S.check(docker, "docker", bundles, ["confs-9999"])[1] == {"confs-9999": "no stamp of an earlier deploy"}
+    assert S.check(cli(docker), bundles, ["confs-9999"])[1] == {"confs-9999": "no stamp of an earlier deploy"}
 
 
 def test_record_refuses_a_project_without_containers_or_archive(tmp_path):
     bundles, docker = lab(tmp_path)
     with pytest.raises(RuntimeError, match="serving-9999.tar does not exist"):
-        S.record(docker, "docker", bundles, ["serving-9999"])
+        S.record(cli(docker), bundles, ["serving-9999"])
     open(os.path.join(bundles, "serving-9999.tar"), "wb").write(b"x")
     with pytest.raises(RuntimeError, match="compose project serving-9999 has no container"):
-        S.record(docker, "docker", bundles, ["serving-9999"])
+        S.record(cli(docker), bundles, ["serving-9999"])
 
 
 def test_one_ps_and_one_inspect_for_all_projects(tmp_path):
     bundles, docker = lab(tmp_path)
-    S.check(docker, "docker", bundles, ["confs-9999", "confs-10000"])
+    S.check(cli(docker), bundles, ["confs-9999", "confs-10000"])
     assert [c[1] for c in docker.calls] == ["ps", "inspect"]
     assert "r1" not in docker.calls[1]
