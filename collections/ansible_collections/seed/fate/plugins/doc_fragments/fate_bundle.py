@@ -6,39 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# The keys of one party, shared by fate_bundle's ``party`` and fate_bundles' ``parties`` (the argument spec
-# is module_utils/fate_bundle.PARTY_OPTIONS). Indented to sit under an option's ``suboptions``.
-_PARTY_SUBOPTIONS = r"""
-      party_id:
-        description: Party id (C(seedfate_party_id)).
-        type: raw
-        required: true
-      index:
-        description: Position of the party in the layout (C(seedfate_party_index)); offsets its published ports.
-        type: int
-        default: 0
-      clusters:
-        description:
-          - C(seedfate_clusters) of the party host; C(training) (and C(serving)) map each component to its
-            C(address), C(network) and C(gateway).
-        type: dict
-        required: true
-      serving:
-        description: Whether the party is meant to have serving; refused when it has no serving components.
-        type: bool
-      fateboard_port:
-        description:
-          - Host port of the party's FATEBoard; default O(fateboard_port_base) plus the party's C(index).
-          - Where the whole lab is checked, two parties publishing one port on the same docker host are refused.
-        type: int
-      name:
-        description: Inventory name of the party host, for messages (and the per-party result of M(seed.fate.fate_bundles)).
-        type: str
-      host:
-        description: Docker host the party runs on; published ports only collide on the same host.
-        type: str
-"""
-
 
 class ModuleDocFragment(object):
     """Options of seed.fate.fate_bundle and seed.fate.fate_bundles, written once
@@ -140,23 +107,3 @@ notes:
   - Persistent data (MySQL data, egg data-dir, redis data, shared_dir contents, serving-server's C(.fate))
     is never part of a bundle.
 """
-
-    # fate_bundle's one party.
-    PARTY = r"""
-options:
-  party:
-    description:
-      - The party to render (O(kind=party)), from its inventory host.
-    type: dict
-    suboptions:""" + _PARTY_SUBOPTIONS
-
-    # fate_bundles' parties.
-    PARTIES = r"""
-options:
-  parties:
-    description:
-      - The parties to render, each with the keys of one party. Party order is the result's order.
-      - Exactly one of O(parties) and O(party_hosts) is required.
-    type: list
-    elements: dict
-    suboptions:""" + _PARTY_SUBOPTIONS

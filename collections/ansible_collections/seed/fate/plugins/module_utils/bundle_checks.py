@@ -208,7 +208,6 @@ def normalize_images(images, catalogue):
     return refs, str(images["holder"])
 
 
-
 def check_lab(parties, directory, exchange, publish_address, catalogue, source="fate_parties",
               fateboard_port_base=None):
     """Lab-wide checks: ids, party directory, addresses and published ports.

@@ -276,4 +276,3 @@ class Renderer(object):
                "user": settings["user"], "deploy_dir": settings["deploy_dir"], "catalogue": self.catalogue,
                "ports": self.catalogue["ports"], "fate_settings": self.catalogue.get("settings", {})}
         return template.render(ctx).encode("utf-8")
-

@@ -52,7 +52,6 @@ def check_secrets(values, where, keys=SECRET_KEYS):
                               "backslashes" % (where, key))
 
 
-
 def generate_secret(length=SECRET_LENGTH):
     return "".join(pysecrets.choice(_SECRET_ALPHABET) for _i in range(length))
 
@@ -139,4 +138,3 @@ def store_secrets(path, data):
     os.makedirs(folder, SECRETS_DIR_MODE, exist_ok=True)
     os.chmod(folder, SECRETS_DIR_MODE)
     fileio.atomic_write(path, data, SECRETS_MODE)
-

@@ -28,7 +28,6 @@ author:
 extends_documentation_fragment:
   - seed.fate.attributes
   - seed.fate.fate_bundle
-  - seed.fate.fate_bundle.party
 attributes:
   check_mode:
     support: full
@@ -59,6 +58,39 @@ options:
       - Folder the archives and C(parties.conf) are written to (C(<seedfate_build_dir>/bundles)).
       - Required unless O(kind=lab).
     type: path
+  party:
+    description:
+      - The party to render (O(kind=party)), from its inventory host.
+    type: dict
+    suboptions:
+      party_id:
+        description: Party id (C(seedfate_party_id)).
+        type: raw
+        required: true
+      index:
+        description: Position of the party in the layout (C(seedfate_party_index)); offsets its published ports.
+        type: int
+        default: 0
+      clusters:
+        description:
+          - C(seedfate_clusters) of the party host; C(training) (and C(serving)) map each component to its
+            C(address), C(network) and C(gateway).
+        type: dict
+        required: true
+      serving:
+        description: Whether the party is meant to have serving; refused when it has no serving components.
+        type: bool
+      fateboard_port:
+        description:
+          - Host port of the party's FATEBoard; default O(fateboard_port_base) plus the party's C(index).
+          - Where the whole lab is checked, two parties publishing one port on the same docker host are refused.
+        type: int
+      name:
+        description: Inventory name of the party host, for messages (and the per-party result of M(seed.fate.fate_bundles)).
+        type: str
+      host:
+        description: Docker host the party runs on; published ports only collide on the same host.
+        type: str
   parties:
     description:
       - Every party of the lab (same keys as O(party)), for O(kind=lab).

@@ -32,7 +32,6 @@ author:
 extends_documentation_fragment:
   - seed.fate.attributes
   - seed.fate.fate_bundle
-  - seed.fate.fate_bundle.parties
   - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
@@ -61,6 +60,14 @@ options:
     description: Folder the archives and C(parties.conf) are written to (C(<seedfate_build_dir>/bundles)).
     type: path
     required: true
+  parties:
+    description:
+      - The parties to render, each with the keys of O(seed.fate.fate_bundle#module:party) of
+        M(seed.fate.fate_bundle) (C(party_id), C(index), C(clusters), C(serving), C(fateboard_port), C(name),
+        C(host)), checked the same way. Party order is the result's order.
+      - Exactly one of O(parties) and O(party_hosts) is required.
+    type: list
+    elements: dict
   party_hosts:
     description:
       - The parties to render as inventory host names of the C(seed.fate.ghost_nodes) inventory (for example
