@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "golden"))
 import lab_inputs as L  # noqa: E402
 
+from ansible_collections.seed.fate.plugins.module_utils import bundle_render  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_bundle as fb  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions  # noqa: E402
 
@@ -252,7 +253,7 @@ def test_cross_party_addresses(seed_lab, scenario):
 
 
 def test_rerun_is_byte_identical(seed_lab, tmp_path):
-    fb._ENV_CACHE.clear()  # fresh templates, as a new module process would have
+    bundle_render._ENV_CACHE.clear()  # fresh templates, as a new module process would have
     written, _ = build_bundles(seed_lab["seed-lab"]["ghost"], str(tmp_path / "again"))
     assert written == seed_lab["seed-lab"]["written"]
 

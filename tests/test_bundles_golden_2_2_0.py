@@ -23,6 +23,7 @@ sys.path.insert(0, HERE)
 import lab_inputs as L  # noqa: E402
 import test_bundles_golden as G  # noqa: E402
 
+from ansible_collections.seed.fate.plugins.module_utils import bundle_render  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_bundle as fb  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions  # noqa: E402
 
@@ -197,7 +198,7 @@ def test_cross_party_addresses_and_runtime_contract(lab):
 
 
 def test_rerun_is_byte_identical(lab, tmp_path):
-    fb._ENV_CACHE.clear()
+    bundle_render._ENV_CACHE.clear()
     written, _ = build_bundles(lab["ghost"], str(tmp_path / "again"))
     assert written == lab["written"]
 

@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.join(REPO, "collections"))
 sys.path.insert(0, os.path.join(REPO, "tests", "golden"))
 
 import lab_inputs as L  # noqa: E402
+from ansible_collections.seed.fate.plugins.module_utils import bundle_render  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_bundle as fb  # noqa: E402
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions  # noqa: E402
 
@@ -76,19 +77,19 @@ def bench_size(n, runs, tmp, module_parties):
     # First party of a new process: templates compiled from scratch (empty bytecode cache), then loaded
     # from jinja2's bytecode cache as every later module process does.
     first = parties[:1]
-    real_cache = fb.jinja2.FileSystemBytecodeCache
+    real_cache = bundle_render.jinja2.FileSystemBytecodeCache
     cold_dir = tempfile.mkdtemp(dir=tmp)
     firsts = []
     try:
-        fb.jinja2.FileSystemBytecodeCache = lambda: real_cache(cold_dir)
+        bundle_render.jinja2.FileSystemBytecodeCache = lambda: real_cache(cold_dir)
         for _ in range(2):
-            fb._ENV_CACHE.clear()
+            bundle_render._ENV_CACHE.clear()
             t0 = time.process_time()
             render_lab(first, directory, st)
             firsts.append(time.process_time() - t0)
     finally:
-        fb.jinja2.FileSystemBytecodeCache = real_cache
-        fb._ENV_CACHE.clear()
+        bundle_render.jinja2.FileSystemBytecodeCache = real_cache
+        bundle_render._ENV_CACHE.clear()
     render_lab(first, directory, st)
 
     render_times = []

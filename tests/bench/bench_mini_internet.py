@@ -32,9 +32,6 @@ import ipaddress
 import json
 import os
 import re
-import shlex
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,8 +39,9 @@ import uuid
 
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(REPO, ".venv", "bin")
+from benchlib import REPO, image_refs, remove_lab, sh, stage_times
+import benchlib
+
 sys.path.insert(0, os.path.join(REPO, "collections"))
 
 from ansible_collections.seed.fate.plugins.module_utils import bird  # noqa: E402  pylint: disable=wrong-import-position
@@ -60,37 +58,11 @@ STEPS = [
 INTERVAL = 2.0
 
 
-def sh(*argv):
-    return subprocess.run(list(argv), capture_output=True, text=True)
-
-
-def ts(text):
-    return datetime.datetime.strptime(text.rstrip("Z")[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc)
-
-
 def play(inventory, overrides, *extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
-    start = time.time()
-    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, "-e", "@" + overrides,
-                           os.path.join(REPO, "playbooks", "network.yml")] + list(extra),
-                          cwd=REPO, env=env, capture_output=True, text=True)
-    wall = time.time() - start
-    if proc.returncode:
-        raise RuntimeError("playbook failed (rc %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
-    doc = json.loads(proc.stdout)
-    steps = dict((k, 0.0) for k, _ in STEPS)
-    up_end = None
-    for task in doc["plays"][0]["tasks"]:
-        name, dur = task["task"]["name"], task["task"]["duration"]
-        if any(h.get("skipped") for h in task["hosts"].values()):
-            continue
-        for key, prefix in STEPS:
-            if prefix in name:
-                steps[key] += (ts(dur["end"]) - ts(dur["start"])).total_seconds()
-                if key == "up":
-                    up_end = ts(dur["end"])
-    return wall, steps, up_end
+    """(wall seconds, {stage: seconds}, end of compose up or None) of one run of network.yml."""
+    wall, doc = benchlib.play(inventory, "-e", "@" + overrides, *extra)
+    steps, ends = stage_times(doc, STEPS)
+    return wall, steps, ends.get("up")
 
 
 def lab_model(inventory):
@@ -226,7 +198,7 @@ def bench(name, timeout):
         json.dump({"seedfate_lab_name": project, "seedfate_build_dir": os.path.join(root, "build"),
                    "seedfate_network_project": project, "network_isolation_guard_comment": comment,
                    "network_bgp_wait": False}, f)
-    before = set(sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split())
+    before = image_refs()
     try:
         total, steps, up_end = play(inventory, overrides)
         got, count = converge(project, model, up_end, timeout)
@@ -238,16 +210,7 @@ def bench(name, timeout):
                    ixes=len(model["internet_exchanges"]), **got)
         return row, None
     finally:
-        sh("docker", "compose", "-p", project, "down", "--remove-orphans", "-t", "1")
-        for tables in ("iptables", "ip6tables"):
-            for rule in sh(tables, "-w", "-S", "DOCKER-USER").stdout.splitlines():
-                if '--comment "%s"' % comment in rule:
-                    sh(tables, "-w", "-D", "DOCKER-USER", *shlex.split(rule)[2:])
-        now = set(sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split())
-        for ref in sorted(now - before):
-            if ref.startswith(project + "-"):
-                sh("docker", "rmi", ref)
-        shutil.rmtree(root, ignore_errors=True)
+        remove_lab(project, comment, before, root)
 
 
 def fmt(value, spec="%.1f"):

@@ -18,21 +18,16 @@ removed at the end (containers, networks, the project's images, its guard rule).
 """
 
 import argparse
-import datetime
-import json
 import os
-import shlex
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(REPO, ".venv", "bin")
+from benchlib import REPO, PlaybookFailed, image_refs, remove_lab, sh, stage_times
+import benchlib
+
 TOPOLOGY = os.path.join(REPO, "inventories", "default", "group_vars", "all", "topology.yml")
 
 STEPS = [
@@ -45,33 +40,13 @@ STEPS = [
 ]
 
 
-def sh(*argv):
-    return subprocess.run(list(argv), capture_output=True, text=True)
-
-
-def ts(text):
-    return datetime.datetime.strptime(text.rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
-
-
 def play(inventory, *extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
-    start = time.time()
-    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory,
-                           os.path.join(REPO, "playbooks", "network.yml")] + list(extra),
-                          cwd=REPO, env=env, capture_output=True, text=True)
-    wall = time.time() - start
-    if proc.returncode:
-        sys.exit("playbook failed (rc %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
-    doc = json.loads(proc.stdout)
-    steps = dict((k, 0.0) for k, _ in STEPS)
-    for task in doc["plays"][0]["tasks"]:
-        name, dur = task["task"]["name"], task["task"]["duration"]
-        if any(h.get("skipped") for h in task["hosts"].values()):
-            continue
-        for key, prefix in STEPS:
-            if prefix in name:
-                steps[key] += (ts(dur["end"]) - ts(dur["start"])).total_seconds()
+    """(wall seconds, {stage: seconds}, changed) of one run of network.yml; a failed run ends the bench."""
+    try:
+        wall, doc = benchlib.play(inventory, *extra)
+    except PlaybookFailed as exc:
+        sys.exit(str(exc))
+    steps, _ends = stage_times(doc, STEPS)
     return wall, steps, doc["stats"]["localhost"]["changed"]
 
 
@@ -116,7 +91,7 @@ def main():
         with open(os.path.join(inv, "hosts.yml"), "w") as f:
             f.write("seedfate_controller:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                     "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
-        before = set(sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split())
+        before = image_refs()
         try:
             total, steps, changed = play(inv)
             rerun, _s, rerun_changed = play(inv)
@@ -127,15 +102,7 @@ def main():
                 run + 1, steps["guard"], steps["image"], steps["compile"], steps["build"], steps["up"],
                 steps["bgp"], total, rerun, down))
         finally:
-            sh("docker", "compose", "-p", project, "down", "--remove-orphans", "-t", "1")
-            for rule in sh("iptables", "-w", "-S", "DOCKER-USER").stdout.splitlines():
-                if '--comment "%s"' % comment in rule:
-                    sh("iptables", "-w", "-D", "DOCKER-USER", *shlex.split(rule)[2:])
-            now = set(sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split())
-            for ref in sorted(now - before):
-                if ref.startswith(project + "-"):
-                    sh("docker", "rmi", ref)
-            shutil.rmtree(root, ignore_errors=True)
+            remove_lab(project, comment, before, root)
     print("seconds, wall clock; node image %s" % sh("docker", "image", "inspect", "--format", "{{.Size}}",
                                                       "seedfate/seedemu-node:bookworm").stdout.strip())
 

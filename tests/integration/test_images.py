@@ -17,6 +17,8 @@ import uuid
 
 import pytest
 
+from ansible_collections.seed.fate.plugins.module_utils import seedemu_build
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(REPO, "playbooks", "images.yml")
 ANSIBLE_PLAYBOOK = os.path.join(REPO, ".venv", "bin", "ansible-playbook")
@@ -34,11 +36,9 @@ STANDINS = {
     "mysql": ("8.0.28", [3306]),
     "redis": ("5.0.14", [6379]),
 }
-SEEDEMU_BASE_SOFTWARE = ["curl", "dnsutils", "ipcalc", "iproute2", "iputils-ping", "jq", "mtr-tiny", "nano",
-                         "netcat", "tcpdump", "termshark", "vim-nox", "zsh", "bird2"]
-# What seedemu's real-world routers and common services ask for, carried so that no node needs apt-get.
-SEEDEMU_SERVICE_SOFTWARE = ["iptables", "nginx-light", "ca-certificates", "isc-dhcp-client", "isc-dhcp-server",
-                            "bind9", "iperf3"]
+# seedemu's base software and bird2, then what its real-world routers and common services ask for, carried
+# so that no node needs apt-get: the role's default (lookup seed.fate.node_software), in label order.
+NODE_SOFTWARE = list(seedemu_build.NODE_SOFTWARE)
 
 pytestmark = [pytest.mark.docker]
 
@@ -91,7 +91,7 @@ def test_check_mode_reports_nothing_to_do(built):
 def test_images_exist_with_labels(built):
     node = labels(NODE)
     assert re.match(r"^[0-9a-f]{64}$", node["seed.fate/recipe-hash"])
-    assert node["seed.fate/software"].split(",") == SEEDEMU_BASE_SOFTWARE + SEEDEMU_SERVICE_SOFTWARE
+    assert node["seed.fate/software"].split(",") == NODE_SOFTWARE
     for component in STANDINS:
         lab = labels(standin(component))
         assert lab["seed.fate/component"] == component

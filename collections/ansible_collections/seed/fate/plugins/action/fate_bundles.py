@@ -19,47 +19,13 @@ from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import lab_bundles
 
 
-def _party_spec():
-    return dict(
-        party_id=dict(type="raw", required=True),
-        index=dict(type="int", default=0),
-        clusters=dict(type="dict", required=True),
-        serving=dict(type="bool"),
-        fateboard_port=dict(type="int"),
-        name=dict(type="str"),
-        host=dict(type="str"),
-    )
-
-
-ARGUMENT_SPEC = dict(
-    fate_version=dict(type="str", default=fate_versions.DEFAULT_VERSION),
+ARGUMENT_SPEC = fb.argument_spec(
     template_dir=dict(type="path", required=True),
     dest=dict(type="path", required=True),
-    parties=dict(type="list", elements="dict", options=_party_spec()),
+    parties=dict(type="list", elements="dict", options=fb.PARTY_OPTIONS),
     party_hosts=dict(type="list", elements="str"),
-    directory=dict(type="list", elements="dict", required=True),
-    exchange=dict(type="dict", options=dict(
-        address=dict(type="str"),
-        network=dict(type="str"),
-        gateway=dict(type="str"),
-        publish_port=dict(type="int", default=fb.DEFAULT_EXCHANGE_PUBLISH_PORT),
-        host=dict(type="str"),
-    )),
-    images=dict(type="dict", default={}, options=dict(
-        registry=dict(type="str", default=""),
-        prefix=dict(type="str"),
-        tag=dict(type="str"),
-        serving_tag=dict(type="str"),
-        overrides=dict(type="dict", default={}),
-        holder=dict(type="str", default="seedfate/seedemu-node:bookworm"),
-    )),
     secrets=dict(type="dict", default={}, no_log=True),
     secrets_dir=dict(type="path", required=True),
-    deploy_dir=dict(type="path", default="/data/projects/fate"),
-    publish_address=dict(type="str", default="127.0.0.1"),
-    fateboard_port_base=dict(type="int", default=18080),
-    grpc_timeout_ms=dict(type="int", default=300000),
-    user=dict(type="str", default="root"),
     parties_conf=dict(type="bool", default=True),
     workers=dict(type="int", default=0),
 )

@@ -155,9 +155,10 @@ def _secret_values(values):
 
 
 def render_lab(parties, directory, template_dir, dest, secrets_dir, fate_version=fate_versions.DEFAULT_VERSION,
-               exchange=None, images=None, secrets=None, deploy_dir="/data/projects/fate",
-               publish_address="127.0.0.1", fateboard_port_base=18080, grpc_timeout_ms=300000, user="root",
-               parties_conf=True, check_mode=False, workers=1):
+               exchange=None, images=None, secrets=None, deploy_dir=fb.DEFAULT_DEPLOY_DIR,
+               publish_address=fb.DEFAULT_PUBLISH_ADDRESS, fateboard_port_base=fb.DEFAULT_FATEBOARD_PORT_BASE,
+               grpc_timeout_ms=fb.DEFAULT_GRPC_TIMEOUT_MS, user=fb.DEFAULT_USER, parties_conf=True, check_mode=False,
+               workers=1):
     """Render and write every party's bundles, ``parties.conf`` and the exchange (when configured).
 
     ``parties``: dicts of party_id, index, clusters[, serving, fateboard_port, name, host] (the
@@ -175,18 +176,11 @@ def render_lab(parties, directory, template_dir, dest, secrets_dir, fate_version
     settings = {"deploy_dir": deploy_dir, "publish_address": publish_address,
                 "fateboard_port_base": fateboard_port_base, "grpc_timeout_ms": grpc_timeout_ms, "user": user}
     warnings = fb.check_settings(settings)
-    base = fb._port(fateboard_port_base, "fateboard_port_base (fate_config_fateboard_port_base)")
     if not parties:
         raise fb.BundleError("parties (the play's fate_parties hosts) must not be empty")
-    parties = [dict(p) if isinstance(p, dict) else p for p in parties]
-    for p in parties:
-        # Every FATEBoard is published somewhere: the default port takes part in the collision check too.
-        if isinstance(p, dict) and p.get("fateboard_port") is None:
-            try:
-                p["fateboard_port"] = base + int(p.get("index") or 0)
-            except (TypeError, ValueError):
-                pass  # normalize_party says what is wrong with the index
-    checked, dir_entries, ex = fb.check_lab(parties, directory, exchange, publish_address, catalogue)
+    # Every FATEBoard is published somewhere: the default port takes part in the collision check too.
+    checked, dir_entries, ex = fb.check_lab(parties, directory, exchange, publish_address, catalogue,
+                                            fateboard_port_base=fateboard_port_base)
     settings["exchange"] = ex
     images = fb.images_with_defaults(images, catalogue)
     described = fate_versions.describe(catalogue["version"], images)

@@ -43,13 +43,37 @@ INSTALL_HINT = ("seedemu is not on PyPI. Install the tested commit into the Pyth
                 "this from SEEDEMU_SOURCE. seedemu needs Python >= 3.10 with PyYAML and geopy"
                 % (SEEDEMU_URL, SEEDEMU_COMMIT))
 DEFAULT_OFFLINE_IMAGE = "seedfate/seedemu-node:bookworm"
+# The software the node image carries by default: seedemu software name -> Debian (bookworm) package.
+# seedemu's base image software, bird2 (its router image), iptables (real-world routers) and what its
+# common services ask for (web: nginx-light, DNS: bind9, DHCP, iperf3). The one source: the images role's
+# default images_node_software is this mapping (lookup seed.fate.node_software), in this order (the order
+# of the image's seed.fate/software label).
+NODE_SOFTWARE = {
+    "curl": "curl",
+    "dnsutils": "bind9-dnsutils",
+    "ipcalc": "ipcalc",
+    "iproute2": "iproute2",
+    "iputils-ping": "iputils-ping",
+    "jq": "jq",
+    "mtr-tiny": "mtr-tiny",
+    "nano": "nano",
+    "netcat": "netcat-openbsd",
+    "tcpdump": "tcpdump",
+    "termshark": "termshark",
+    "vim-nox": "vim-nox",
+    "zsh": "zsh",
+    "bird2": "bird2",
+    "iptables": "iptables",
+    "nginx-light": "nginx-light",
+    "ca-certificates": "ca-certificates",
+    "isc-dhcp-client": "isc-dhcp-client",
+    "isc-dhcp-server": "isc-dhcp-server",
+    "bind9": "bind9",
+    "iperf3": "iperf3",
+}
 # What the offline node image carries when its seed.fate/software label cannot be read (no image yet):
-# seedemu's base and router image software, plus the packages of seedemu's common services and
-# real-world routers. Kept equal to the keys of the images role's images_node_software (a unit test says so).
-DEFAULT_OFFLINE_SOFTWARE = ["bird2", "curl", "dnsutils", "ipcalc", "iproute2", "iputils-ping", "jq",
-                            "mtr-tiny", "nano", "netcat", "tcpdump", "termshark", "vim-nox", "zsh",
-                            "iptables", "nginx-light", "ca-certificates", "isc-dhcp-client", "isc-dhcp-server",
-                            "bind9", "iperf3"]
+# what the images role puts in by default.
+DEFAULT_OFFLINE_SOFTWARE = list(NODE_SOFTWARE)
 # The image label listing what the node image carries, and the variable that adds to it.
 SOFTWARE_LABEL = "seed.fate/software"
 SOFTWARE_VARIABLE = "images_node_software"

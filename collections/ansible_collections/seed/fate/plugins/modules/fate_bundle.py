@@ -27,6 +27,7 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
+  - seed.fate.fate_bundle
 attributes:
   check_mode:
     support: full
@@ -39,19 +40,14 @@ attributes:
 options:
   kind:
     description:
-      - V(party) renders the bundles of O(party).
-      - V(exchange) renders C(confs-exchange.tar) from O(exchange).
-      - V(parties_conf) writes C(parties.conf).
+      - V(party) renders the bundles of O(party); it needs O(template_dir), O(dest), O(party) and O(secrets_file).
+      - V(exchange) renders C(confs-exchange.tar) from O(exchange); it needs O(template_dir), O(dest) and
+        O(exchange).
+      - V(parties_conf) writes C(parties.conf); it needs O(template_dir) and O(dest).
       - V(lab) only checks O(parties), O(directory), O(exchange) and the published ports; it writes nothing.
     type: str
     choices: [party, exchange, parties_conf, lab]
     default: party
-  fate_version:
-    description:
-      - FATE version whose layout and templates are used. An unknown version is refused, listing the
-        supported ones.
-    type: str
-    default: 1.3.0
   template_dir:
     description:
       - Folder of the version's templates (the role passes C(<role_path>/templates/<fate_version>)).
@@ -85,10 +81,12 @@ options:
         description: Whether the party is meant to have serving; refused when it has no serving components.
         type: bool
       fateboard_port:
-        description: Host port of the party's FATEBoard; default O(fateboard_port_base) plus O(party.index).
+        description:
+          - Host port of the party's FATEBoard; default O(fateboard_port_base) plus the party's C(index).
+          - Where the whole lab is checked, two parties publishing one port on the same docker host are refused.
         type: int
       name:
-        description: Inventory name of the party host, for messages.
+        description: Inventory name of the party host, for messages (and the per-party result of M(seed.fate.fate_bundles)).
         type: str
       host:
         description: Docker host the party runs on; published ports only collide on the same host.
@@ -98,65 +96,6 @@ options:
       - Every party of the lab (same keys as O(party)), for O(kind=lab).
     type: list
     elements: dict
-  directory:
-    description:
-      - C(seedfate_party_directory), every party of the lab in layout order with its C(proxy), C(python),
-        C(serving_server) and C(serving_proxy) addresses.
-    type: list
-    elements: dict
-    required: true
-  exchange:
-    description:
-      - The lab's exchange, if any. Parties' default route points at it (port 9371), and O(kind=exchange)
-        renders it.
-    type: dict
-    suboptions:
-      address:
-        description: Reserved IPv4 address of the exchange in the emulated Internet.
-        type: str
-      network:
-        description: Docker network (skeleton) the exchange joins.
-        type: str
-      gateway:
-        description: AS router the exchange routes through.
-        type: str
-      publish_port:
-        description: Host port publishing the exchange on O(publish_address); V(0) publishes nothing.
-        type: int
-        default: 9371
-      host:
-        description: Docker host the exchange runs on.
-        type: str
-  images:
-    description: Image settings.
-    type: dict
-    default: {}
-    suboptions:
-      registry:
-        description: Registry host prefixed to every FATE and public image (empty means Docker Hub).
-        type: str
-        default: ""
-      prefix:
-        description:
-          - Namespace of the FATE images. Default from the version catalogue (C(image_defaults)),
-            V(federatedai) for 1.3.0, V(seedfate) for 2.2.0.
-        type: str
-      tag:
-        description:
-          - Tag of the FATE training images and the exchange. Default from the version catalogue,
-            V(1.3.0-release) for 1.3.0, V(2.2.0) for 2.2.0.
-        type: str
-      serving_tag:
-        description: Tag of the FATE-Serving images. Default from the version catalogue (V(1.2.2-release) for 1.3.0).
-        type: str
-      overrides:
-        description: Full image reference per image key (V(mysql), V(redis), V(python), V(exchange), ...).
-        type: dict
-        default: {}
-      holder:
-        description: Image of the network-pod holders (needs C(ip) and C(sleep)).
-        type: str
-        default: seedfate/seedemu-node:bookworm
   secrets:
     description:
       - The party's passwords given by the user (for example from vault); keys are the version
@@ -170,33 +109,6 @@ options:
       - Where the party's generated passwords are kept (C(<seedfate_build_dir>/secrets/<id>.yml)).
         Required for O(kind=party).
     type: path
-  deploy_dir:
-    description:
-      - Folder the bundles are unpacked in on the party host; baked into the named volumes' devices.
-      - An absolute path of plain characters without C(.), C(..) or empty components.
-    type: path
-    default: /data/projects/fate
-  publish_address:
-    description:
-      - Host address published ports bind to.
-      - V(0.0.0.0) (every interface) is allowed but warned about.
-    type: str
-    default: 127.0.0.1
-  fateboard_port_base:
-    description: FATEBoard of party number I(index) is published on this port plus I(index).
-    type: int
-    default: 18080
-  grpc_timeout_ms:
-    description: fate_flow's overall gRPC timeout in milliseconds (C(DEFAULT_GRPC_OVERALL_TIMEOUT)).
-    type: int
-    default: 300000
-  user:
-    description: C(user) of C(parties.conf).
-    type: str
-    default: root
-notes:
-  - Persistent data (MySQL data, egg data-dir, redis data, shared_dir contents, serving-server's C(.fate))
-    is never part of a bundle.
 seealso:
   - module: seed.fate.fate_bundles
     description: Every party of a lab in one call on the controller (what the fate_config role runs).
@@ -295,49 +207,23 @@ from ansible_collections.seed.fate.plugins.module_utils import fate_bundle as fb
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 
 
-def _party_spec():
-    return dict(
-        party_id=dict(type="raw", required=True),
-        index=dict(type="int", default=0),
-        clusters=dict(type="dict", required=True),
-        serving=dict(type="bool"),
-        fateboard_port=dict(type="int"),
-        name=dict(type="str"),
-        host=dict(type="str"),
-    )
+# What each kind needs besides directory (lab: nothing more; its parties may be empty).
+REQUIRED_IF = [
+    ("kind", "party", ("template_dir", "dest", "party", "secrets_file")),
+    ("kind", "exchange", ("template_dir", "dest", "exchange")),
+    ("kind", "parties_conf", ("template_dir", "dest")),
+]
 
 
 def argument_spec():
-    return dict(
+    return fb.argument_spec(
         kind=dict(type="str", default="party", choices=["party", "exchange", "parties_conf", "lab"]),
-        fate_version=dict(type="str", default=fate_versions.DEFAULT_VERSION),
         template_dir=dict(type="path"),
         dest=dict(type="path"),
-        party=dict(type="dict", options=_party_spec()),
+        party=dict(type="dict", options=fb.PARTY_OPTIONS),
         parties=dict(type="list", elements="dict"),
-        directory=dict(type="list", elements="dict", required=True),
-        exchange=dict(type="dict", options=dict(
-            address=dict(type="str"),
-            network=dict(type="str"),
-            gateway=dict(type="str"),
-            publish_port=dict(type="int", default=fb.DEFAULT_EXCHANGE_PUBLISH_PORT),
-            host=dict(type="str"),
-        )),
-        images=dict(type="dict", default={}, options=dict(
-            registry=dict(type="str", default=""),
-            prefix=dict(type="str"),
-            tag=dict(type="str"),
-            serving_tag=dict(type="str"),
-            overrides=dict(type="dict", default={}),
-            holder=dict(type="str", default="seedfate/seedemu-node:bookworm"),
-        )),
         secrets=dict(type="dict", default={}, no_log=True),
         secrets_file=dict(type="path"),
-        deploy_dir=dict(type="path", default="/data/projects/fate"),
-        publish_address=dict(type="str", default="127.0.0.1"),
-        fateboard_port_base=dict(type="int", default=18080),
-        grpc_timeout_ms=dict(type="int", default=300000),
-        user=dict(type="str", default="root"),
     )
 
 
@@ -370,12 +256,9 @@ def run(module):
     described = fate_versions.describe(catalogue["version"], images)
     if kind == "lab":
         checked, _dir, _ex = fb.check_lab(p["parties"] or [], p["directory"], p["exchange"], p["publish_address"],
-                                          catalogue)
+                                          catalogue, fateboard_port_base=p["fateboard_port_base"])
         return dict(changed=False, parties=[c["party_id"] for c in checked], catalogue=described)
 
-    for name in ("template_dir", "dest"):
-        if not p[name]:
-            raise fb.BundleError("%s is required when kind=%s" % (name, kind))
     settings["images"], settings["holder_image"] = fb.normalize_images(images, catalogue)
     renderer = fb.Renderer(p["template_dir"], p["fate_version"])
     dest = p["dest"]
@@ -383,14 +266,8 @@ def run(module):
     result = dict(changed=False, bundles=[], catalogue=described)
 
     if kind == "party":
-        if not p["party"]:
-            raise fb.BundleError("party is required when kind=party")
-        if not p["secrets_file"]:
-            raise fb.BundleError("secrets_file is required when kind=party")
-        party = fb.normalize_party(p["party"], catalogue, p["party"].get("name") or "party")
-        if "fateboard_port" not in party:
-            party["fateboard_port"] = p["fateboard_port_base"] + party["index"]
-        fb._port(party["fateboard_port"], "fateboard port of party %s" % party["party_id"])
+        party = fb.normalize_party(p["party"], catalogue, p["party"].get("name") or "party",
+                                   fateboard_port_base=p["fateboard_port_base"])
         # Everything is rendered before anything (secrets included) is written.
         secrets, secrets_data = fb.resolve_secrets(p["secrets_file"], party["party_id"], p["secrets"],
                                                    keys=catalogue["secrets"])
@@ -423,7 +300,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
     if not fb.HAS_JINJA2:
         module.fail_json(msg=missing_required_lib("jinja2"), exception=str(fb.JINJA2_IMPORT_ERROR))
     if not fb.HAS_YAML:

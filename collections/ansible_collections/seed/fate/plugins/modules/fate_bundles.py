@@ -31,6 +31,7 @@ author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
   - seed.fate.attributes
+  - seed.fate.fate_bundle
   - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
@@ -51,12 +52,6 @@ attributes:
     support: full
     details: The task runs once for the whole play (as with C(run_once)), under the first host's variables.
 options:
-  fate_version:
-    description:
-      - FATE version whose layout and templates are used. An unknown version is refused, listing the
-        supported ones.
-    type: str
-    default: 1.3.0
   template_dir:
     description: Folder of the version's templates (the role passes C(<role_path>/templates/<fate_version>)).
     type: path
@@ -67,40 +62,12 @@ options:
     required: true
   parties:
     description:
-      - The parties to render, each as the O(seed.fate.fate_bundle#module:party) of M(seed.fate.fate_bundle).
-        Party order is the result's order.
+      - The parties to render, each with the keys of O(seed.fate.fate_bundle#module:party) of
+        M(seed.fate.fate_bundle) (C(party_id), C(index), C(clusters), C(serving), C(fateboard_port), C(name),
+        C(host)), checked the same way. Party order is the result's order.
       - Exactly one of O(parties) and O(party_hosts) is required.
     type: list
     elements: dict
-    suboptions:
-      party_id:
-        description: Party id (C(seedfate_party_id)).
-        type: raw
-        required: true
-      index:
-        description: Position of the party in the layout (C(seedfate_party_index)); offsets its published ports.
-        type: int
-        default: 0
-      clusters:
-        description:
-          - C(seedfate_clusters) of the party host; C(training) (and C(serving)) map each component to its
-            C(address), C(network) and C(gateway).
-        type: dict
-        required: true
-      serving:
-        description: Whether the party is meant to have serving; refused when it has no serving components.
-        type: bool
-      fateboard_port:
-        description:
-          - Host port of the party's FATEBoard; default O(fateboard_port_base) plus O(parties[].index).
-            Collisions are refused.
-        type: int
-      name:
-        description: Inventory name of the party host, for messages and the per-party result.
-        type: str
-      host:
-        description: Docker host the party runs on; published ports only collide on the same host.
-        type: str
   party_hosts:
     description:
       - The parties to render as inventory host names of the C(seed.fate.ghost_nodes) inventory (for example
@@ -111,61 +78,6 @@ options:
       - Exactly one of O(parties) and O(party_hosts) is required.
     type: list
     elements: str
-  directory:
-    description:
-      - C(seedfate_party_directory), every party of the lab in layout order with its C(proxy), C(python),
-        C(serving_server) and C(serving_proxy) addresses (2.2.0 its C(fateflow), C(rabbitmq), C(nginx)).
-    type: list
-    elements: dict
-    required: true
-  exchange:
-    description:
-      - The lab's exchange, if any. Parties' default route points at it (port 9371) and
-        C(confs-exchange.tar) is rendered.
-    type: dict
-    suboptions:
-      address:
-        description: Reserved IPv4 address of the exchange in the emulated Internet.
-        type: str
-      network:
-        description: Docker network (skeleton) the exchange joins.
-        type: str
-      gateway:
-        description: AS router the exchange routes through.
-        type: str
-      publish_port:
-        description: Host port publishing the exchange on O(publish_address); V(0) publishes nothing.
-        type: int
-        default: 9371
-      host:
-        description: Docker host the exchange runs on.
-        type: str
-  images:
-    description: Image settings, as for M(seed.fate.fate_bundle).
-    type: dict
-    default: {}
-    suboptions:
-      registry:
-        description: Registry host prefixed to every FATE and public image (empty means Docker Hub).
-        type: str
-        default: ""
-      prefix:
-        description: Namespace of the FATE images. Default from the version catalogue (C(image_defaults)).
-        type: str
-      tag:
-        description: Tag of the FATE training images and the exchange. Default from the version catalogue.
-        type: str
-      serving_tag:
-        description: Tag of the FATE-Serving images. Default from the version catalogue.
-        type: str
-      overrides:
-        description: Full image reference per image key (V(mysql), V(redis), V(python), V(exchange), ...).
-        type: dict
-        default: {}
-      holder:
-        description: Image of the network-pod holders (needs C(ip) and C(sleep)).
-        type: str
-        default: seedfate/seedemu-node:bookworm
   secrets:
     description:
       - Passwords per party id given by the user (for example from vault), keys the version catalogue's
@@ -181,30 +93,6 @@ options:
         mode 0700, files 0600.
     type: path
     required: true
-  deploy_dir:
-    description:
-      - Folder the bundles are unpacked in on the party hosts; baked into the named volumes' devices.
-      - An absolute path of plain characters without C(.), C(..) or empty components.
-    type: path
-    default: /data/projects/fate
-  publish_address:
-    description:
-      - Host address published ports bind to.
-      - V(0.0.0.0) (every interface) is allowed but warned about.
-    type: str
-    default: 127.0.0.1
-  fateboard_port_base:
-    description: FATEBoard of party number I(index) is published on this port plus I(index).
-    type: int
-    default: 18080
-  grpc_timeout_ms:
-    description: fate_flow's overall gRPC timeout in milliseconds (C(DEFAULT_GRPC_OVERALL_TIMEOUT)).
-    type: int
-    default: 300000
-  user:
-    description: C(user) of C(parties.conf).
-    type: str
-    default: root
   parties_conf:
     description: Whether to write C(parties.conf) (KubeFATE's format) too.
     type: bool
@@ -218,8 +106,6 @@ options:
     type: int
     default: 0
 notes:
-  - Persistent data (MySQL data, egg data-dir, redis data, shared_dir contents, serving-server's C(.fate))
-    is never part of a bundle.
   - M(seed.fate.fate_bundle) renders one party per call (as a module process) and stays available for that.
 seealso:
   - module: seed.fate.fate_bundle

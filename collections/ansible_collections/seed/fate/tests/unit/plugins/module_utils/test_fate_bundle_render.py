@@ -17,6 +17,7 @@ import tarfile
 import pytest
 import yaml
 
+from ansible_collections.seed.fate.plugins.module_utils import bundle_render
 from ansible_collections.seed.fate.plugins.module_utils import fate_bundle as fb
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 
@@ -195,27 +196,36 @@ def test_settings_checked(key, value, match):
 
 # --- secrets ---------------------------------------------------------------------------------------
 
+def load_secrets(path, party_id, overrides=None, check_mode=False):
+    """A party's secrets as the fate_bundle module handles them: resolved, then stored unless in check mode.
+    Returns (secrets, changed)."""
+    values, data = fb.resolve_secrets(path, party_id, overrides)
+    if data is not None and not check_mode:
+        fb.store_secrets(path, data)
+    return values, data is not None
+
+
 def test_secrets_generated_once_stored_0600_and_reused(tmp_path):
     path = str(tmp_path / "secrets" / "9999.yml")
-    first, changed = fb.load_secrets(path, "9999")
+    first, changed = load_secrets(path, "9999")
     assert changed and set(first) == set(fb.SECRET_KEYS)
     assert len(set(first.values())) == 3 and all(len(v) == fb.SECRET_LENGTH for v in first.values())
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(str(tmp_path / "secrets")).st_mode) == 0o700
     assert yaml.safe_load(open(path).read()) == first
-    again, changed = fb.load_secrets(path, "9999")
+    again, changed = load_secrets(path, "9999")
     assert again == first and not changed
 
 
 def test_secrets_check_mode_writes_nothing(tmp_path):
     path = str(tmp_path / "s" / "1.yml")
-    _values, changed = fb.load_secrets(path, "1", check_mode=True)
+    _values, changed = load_secrets(path, "1", check_mode=True)
     assert changed and not os.path.exists(str(tmp_path / "s"))
 
 
 def test_secret_overrides_win_and_stay_out_of_the_file(tmp_path):
     path = str(tmp_path / "1.yml")
-    values = fb.load_secrets(path, "1", {"mysql_password": "from-vault-123"})[0]
+    values = load_secrets(path, "1", {"mysql_password": "from-vault-123"})[0]
     assert values["mysql_password"] == "from-vault-123"
     assert "from-vault-123" not in open(path).read()
     assert "mysql_password" not in yaml.safe_load(open(path).read())
@@ -223,14 +233,14 @@ def test_secret_overrides_win_and_stay_out_of_the_file(tmp_path):
 
 def test_bad_secrets_refused_without_echoing_them(tmp_path):
     with pytest.raises(fb.BundleError) as err:
-        fb.load_secrets(str(tmp_path / "1.yml"), "1", {"redis_password": "has space'"})
+        load_secrets(str(tmp_path / "1.yml"), "1", {"redis_password": "has space'"})
     assert "redis_password" in str(err.value) and "has space" not in str(err.value)
     with pytest.raises(fb.BundleError, match="unknown key"):
-        fb.load_secrets(str(tmp_path / "1.yml"), "1", {"root": "x" * 10})
+        load_secrets(str(tmp_path / "1.yml"), "1", {"root": "x" * 10})
     bad = tmp_path / "2.yml"
     bad.write_text("mysql_password: [unclosed\n")
     with pytest.raises(fb.BundleError, match=str(bad)):
-        fb.load_secrets(str(bad), "2")
+        load_secrets(str(bad), "2")
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -306,7 +316,7 @@ def test_exchange_bundle():
 
 
 def test_dollar_in_secrets_is_refused_and_compose_escapes():
-    assert fb._yq("a$b") == '"a$$b"'
+    assert bundle_render._yq("a$b") == '"a$$b"'
     with pytest.raises(fb.BundleError):
         fb.check_secrets(dict(SECRETS, mysql_password="pa$sword1"), "x")
 

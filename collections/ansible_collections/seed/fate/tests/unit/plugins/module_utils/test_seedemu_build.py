@@ -93,12 +93,16 @@ def test_offline_defaults_cover_the_router_image():
 
 
 def test_offline_defaults_are_what_the_images_role_builds():
-    # The fallback (no image to read the label from) must say what role seed.fate.images really puts in.
+    # The fallback (no image to read the label from) must say what role seed.fate.images really puts in:
+    # the role's default is the lookup that returns NODE_SOFTWARE.
     import yaml
+    from ansible_collections.seed.fate.plugins.lookup import node_software
     role = os.path.join(os.path.dirname(sb.__file__), "..", "..", "roles", "images", "defaults", "main.yml")
     with open(role) as f:
         defaults = yaml.safe_load(f)
-    assert sorted(defaults["images_node_software"]) == sorted(sb.DEFAULT_OFFLINE_SOFTWARE)
+    assert defaults["images_node_software"] == "{{ lookup('seed.fate.node_software') }}"
+    role_default, = node_software.LookupModule().run([])
+    assert sorted(role_default) == sorted(sb.DEFAULT_OFFLINE_SOFTWARE)
     # What seedemu's real-world routers and WebService ask for is carried.
     assert {"iptables", "nginx-light"} <= set(sb.DEFAULT_OFFLINE_SOFTWARE)
 

@@ -62,7 +62,7 @@ def test_party_on_the_second_network_of_its_as():
 
 def test_every_offered_service_runs_on_the_offline_node_image():
     # Nothing is installed while the lab is built: a service whose packages the node image lacks would stop
-    # the network stage. DEFAULT_OFFLINE_SOFTWARE equals the images role's images_node_software (test_seedemu_build).
+    # the network stage. DEFAULT_OFFLINE_SOFTWARE is the images role's default images_node_software (test_seedemu_build).
     assert sorted(topo.SERVICES) == ["web"]
     for name, spec in topo.SERVICES.items():
         missing = set(spec["packages"]) - set(sb.DEFAULT_OFFLINE_SOFTWARE)
