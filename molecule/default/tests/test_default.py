@@ -159,11 +159,11 @@ def test_second_deploy_changes_nothing_and_restarts_nothing():
     assert r.returncode == 0, r.stdout[-3000:]
     assert recap_changed(r.stdout) == 0, r.stdout[-3000:]
     assert dict((n, inspect(n)["State"]["StartedAt"]) for n in names) == before
-    # Every project runs as stamped by the converge: compose and the waits are not even run.
+    # Every project runs as stamped by the converge: unpack, compose and the waits are not even loaded.
+    assert "TASK [seed.fate.fate_deploy : Find the projects that run exactly as they were deployed]" in r.stdout
     for title in ("Unpack the bundles, keeping persistent data", "Start the projects with compose",
                   "Wait until every pod holds its address and route and every container runs"):
-        block = r.stdout.split("TASK [seed.fate.fate_deploy : %s]" % title)[1].split("TASK [")[0]
-        assert re.search(r"^(ok|changed): ", block, re.M) is None, block
+        assert "TASK [seed.fate.fate_deploy : %s]" % title not in r.stdout, r.stdout[-3000:]
 
 
 def test_check_mode_reports_no_change():
