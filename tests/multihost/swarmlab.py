@@ -48,6 +48,8 @@ DEFAULT_SUBNET = "192.168.255.0/24"
 DEFAULT_ADDR_POOL = "172.30.0.0/16"
 SWARM_PORT = 2377
 MACHINE_ENGINE = "unix:///var/run/docker.sock"
+# Programs a node's daemon runs: what leftovers() looks for (by their paths under the harness's roots).
+DAEMON_PROGRAMS = ("dockerd", "containerd", "docker-proxy", "docker-init", "runc")
 
 
 def run(cmd, check=True, timeout=120, **kw):
@@ -575,7 +577,9 @@ class Lab:
         for entry in os.listdir("/proc"):
             if entry.isdigit() and int(entry) != os.getpid():
                 cmd = _cmdline(int(entry))
-                if any(m + "/" in cmd for m in marks):
+                # The daemons and what they start; a shell that merely names a path is none of ours.
+                program = os.path.basename(cmd.split(" ", 1)[0])
+                if program.startswith(DAEMON_PROGRAMS) and any(m + "/" in cmd for m in marks):
                     found.append("process %s: %s" % (entry, cmd[:120]))
         with open("/proc/self/mounts") as f:
             found += ["mount %s" % line.split()[1] for line in f
