@@ -12,7 +12,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: lab down status docs-picture test venv seedemu sanity unit pytest docker-tier seedemu-tier mini-internet-tier fate22-tier lint build bench images network molecule
+.PHONY: lab down status docs-picture test venv seedemu sanity unit pytest docker-tier seedemu-tier mini-internet-tier fate22-tier swarm-tier lint build bench images network molecule
 
 export SEEDEMU_SOURCE SEEDEMU_PATH
 
@@ -86,7 +86,7 @@ unit: venv
 
 # Real engine and compose, images built offline, molecule `default`.
 docker-tier: venv
-	scripts/run-pytest -m "docker and not seedemu" --durations=10
+	scripts/run-pytest -m "docker and not seedemu and not swarm" --durations=10
 
 # The emulated Internet: seedemu skeleton, BGP bring-up, the fork-style program, molecule `lab` (1.3.0
 # stand-ins) and molecule `fate22` (real FATE 2.2.0 jobs across the routers).
@@ -102,6 +102,11 @@ mini-internet-tier: venv
 # part of the seedemu tier.
 fate22-tier: venv
 	scripts/run-pytest -m fate22
+
+# Three Docker hosts on this machine joined by a Swarm overlay (tests/multihost/swarmlab.py); needs root.
+# Not part of `make test` yet.
+swarm-tier: venv
+	scripts/run-pytest -m swarm -s --durations=10
 
 # Offline: Galaxy is unreachable; the collection is found through ansible.cfg's collections_path.
 lint: venv

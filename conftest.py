@@ -64,6 +64,16 @@ def netns_ready():
     return True, ""
 
 
+def swarm_ready():
+    """Root and what tests/multihost/swarmlab.py runs: a dockerd per network namespace."""
+    if os.geteuid() != 0:
+        return False, "needs root (network namespaces, a dockerd per host)"
+    missing = [c for c in ("ip", "unshare", "setsid", "dockerd", "containerd", "iptables") if not shutil.which(c)]
+    if missing:
+        return False, "missing on PATH: %s" % ", ".join(missing)
+    return True, ""
+
+
 _CHECKS = {}
 
 
@@ -88,6 +98,10 @@ def pytest_runtest_setup(item):
             pytest.skip(reason)
     if item.get_closest_marker("netns"):
         ok, reason = _check("netns", netns_ready)
+        if not ok:
+            pytest.skip(reason)
+    if item.get_closest_marker("swarm"):
+        ok, reason = _check("swarm", swarm_ready)
         if not ok:
             pytest.skip(reason)
 

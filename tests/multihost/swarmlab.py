@@ -1,0 +1,630 @@
+#!/usr/bin/env python3
+"""swarmlab: several Docker hosts on this one machine, for Swarm tests (issue 14).
+
+Each host is a network namespace ``<name>-sw<i>`` with its own ``dockerd`` (own data root, exec root, socket,
+pidfile, containerd namespaces, cgroup parent, key file and hostname). The namespaces hang off a bridge in a
+hub namespace ``<name>-hub`` and hold one address each in a private /24 without a default route: nothing they
+send leaves the machine. Images are copied from the machine's engine (``docker save`` / ``docker load``, since
+nothing can be pulled), node 1 initialises a swarm and the others join it.
+
+The machine's own engine is only read (``docker image inspect``/``docker save``). Everything created carries
+the harness name as prefix, and ``down`` finds it again from the name alone, so it works twice in a row,
+after a crash, or without the state file.
+
+    python tests/multihost/swarmlab.py up --name swlab --nodes 3 --image seedfate/seedemu-node:bookworm
+    python tests/multihost/swarmlab.py status --name swlab
+    python tests/multihost/swarmlab.py stop-node --name swlab --node 3   (start-node likewise)
+    python tests/multihost/swarmlab.py down --name swlab
+
+``up`` prints, per node, the DOCKER_HOST to target it with (``docker -H``, community.docker's
+``docker_host``). Needs root, iproute2, util-linux (unshare, setsid) and dockerd/containerd installed.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STATE_DIR = REPO / "build" / "swarmlab"
+# Data roots hold the image layers (about 0.5 GB per node and image): by default on a tmpfs of the harness's own
+# (loads twice as fast as this machine's disk, and down frees it at once); --on-disk keeps them on disk.
+DATA_BASE = Path(os.environ.get("SWARMLAB_DATA", "/var/lib/seedfate-swarmlab"))
+TMPFS_SIZE = os.environ.get("SWARMLAB_TMPFS_SIZE", "8g")
+# Exec roots hold sockets: short paths (a unix socket path has at most 107 characters).
+RUN_BASE = Path("/run/sfswarmlab")
+# Link names are at most 15 characters: "<name>-h<i>" leaves 8 for the name (and up to 99 nodes).
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
+DEFAULT_SUBNET = "192.168.255.0/24"
+# Swarm's pool for overlays without an explicit subnet: away from the lab's 10.x prefixes and Docker's 172.17-18.
+DEFAULT_ADDR_POOL = "172.30.0.0/16"
+SWARM_PORT = 2377
+MACHINE_ENGINE = "unix:///var/run/docker.sock"
+# Programs a node's daemon runs: what leftovers() looks for (by their paths under the harness's roots).
+DAEMON_PROGRAMS = ("dockerd", "containerd", "docker-proxy", "docker-init", "runc")
+
+
+def run(cmd, check=True, timeout=120, **kw):
+    """Run a command (a list); the CompletedProcess, text mode. Raises with stderr when check fails."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and proc.returncode:
+        raise RuntimeError("%s failed (rc %d): %s" % (shlex.join(cmd), proc.returncode,
+                                                       (proc.stderr or proc.stdout).strip()[-2000:]))
+    return proc
+
+
+def _netns_names():
+    out = run(["ip", "netns", "list"], check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def _netns_inode(netns):
+    try:
+        st = os.stat("/run/netns/%s" % netns)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _pids_in_netns(netns):
+    """PIDs of every process whose network namespace is ``netns`` (dockerd, containerd, shims)."""
+    ident = _netns_inode(netns)
+    if ident is None:
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            st = os.stat("/proc/%s/ns/net" % entry)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == ident:
+            pids.append(int(entry))
+    return pids
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _wait_gone(pids, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(_alive(p) for p in pids):
+            return True
+        time.sleep(0.1)
+    return not any(_alive(p) for p in pids)
+
+
+def _kill(pids, sig=signal.SIGKILL):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _under(path, base):
+    return path == str(base) or path.startswith(str(base) + "/")
+
+
+def _cgroup_mounts():
+    """(fstype, mountpoint, options) of the machine's cgroup hierarchies, in /proc/mounts order."""
+    found = []
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            _dev, point, fstype, opts = line.split()[:4]
+            if fstype in ("cgroup", "cgroup2") and point.startswith("/sys/fs/cgroup"):
+                found.append((fstype, point, opts))
+    return found
+
+
+def _cgroup_setup_script():
+    """Shell lines that rebuild /sys/fs/cgroup inside the daemon's mount namespace.
+
+    ``ip netns exec`` mounts a fresh /sys, which hides the cgroup hierarchies: dockerd then refuses to start
+    ("Devices cgroup isn't mounted"). Mount them again, the same way the machine has them.
+    """
+    mounts = _cgroup_mounts()
+    if any(point == "/sys/fs/cgroup" for _t, point, _o in mounts):  # cgroup v2 only
+        return ["mount -t cgroup2 cgroup2 /sys/fs/cgroup"]
+    lines = ["mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup"]
+    for fstype, point, opts in mounts:
+        lines.append("mkdir -p %s" % shlex.quote(point))
+        lines.append("mount -t %s -o %s %s %s" % (fstype, shlex.quote(opts), fstype, shlex.quote(point)))
+    return lines
+
+
+class Lab:
+    """N Docker hosts named ``<name>-sw1..N`` on one machine; see the module docstring."""
+
+    def __init__(self, name="swlab", nodes=3, subnet=DEFAULT_SUBNET, addr_pool=DEFAULT_ADDR_POOL, tmpfs=True):
+        if not NAME_RE.match(name):
+            raise ValueError("harness name %r: 1-8 characters, lower-case letters and digits, a letter first" % name)
+        net = ipaddress.ip_network(subnet)
+        if not 1 <= nodes < min(99, net.num_addresses - 2):
+            raise ValueError("nodes must be between 1 and %d" % min(98, net.num_addresses - 3))
+        self.name = name
+        self.count = nodes
+        self.subnet = net
+        self.addr_pool = addr_pool
+        self.tmpfs = tmpfs
+        self.hub = "%s-hub" % name
+        self.bridge = "%s-br" % name
+        self.state_file = STATE_DIR / ("%s.json" % name)
+        self.data_base = DATA_BASE / name
+        self.run_base = RUN_BASE / name
+
+    # ----- names and paths: all derived from the harness name -----
+    def node(self, i):
+        """Everything about node ``i`` (1-based): names, address, paths, DOCKER_HOST."""
+        host = "%s-sw%d" % (self.name, i)
+        data_root = self.data_base / host
+        exec_root = self.run_base / host
+        sock = exec_root / "docker.sock"
+        return {
+            "index": i,
+            "hostname": host,
+            "netns": host,
+            "veth": "%s-v%d" % (self.name, i),
+            "hub_veth": "%s-h%d" % (self.name, i),
+            "addr": str(self.subnet.network_address + i),
+            "data_root": str(data_root),
+            "exec_root": str(exec_root),
+            "socket": str(sock),
+            "docker_host": "unix://%s" % sock,
+            "pidfile": str(exec_root / "dockerd.pid"),
+            "config": str(data_root / "daemon.json"),
+            "log": str(self.data_base / ("%s.log" % host)),
+            "cgroup_parent": "/%s" % host,
+            "containerd_namespace": host,
+        }
+
+    def nodes(self):
+        return [self.node(i) for i in range(1, self.count + 1)]
+
+    def docker(self, i, *args, check=True, timeout=120, **kw):
+        """The docker CLI against node ``i``."""
+        return run(["docker", "-H", self.node(i)["docker_host"]] + list(args), check=check, timeout=timeout, **kw)
+
+    def answers(self, i):
+        try:
+            return self.docker(i, "version", "--format", "{{.Server.Version}}", check=False, timeout=10).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def dockerd_pid(self, i):
+        """The PID of node ``i``'s dockerd, checked against its command line (a stale pidfile is ignored)."""
+        node = self.node(i)
+        try:
+            pid = int(Path(node["pidfile"]).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) and node["exec_root"] in _cmdline(pid) else None
+
+    # ----- up -----
+    def up(self, images=(), swarm=True):
+        """Create what is missing (idempotent); the timings in seconds."""
+        for tool in ("ip", "unshare", "setsid", "dockerd", "docker"):
+            if not shutil.which(tool):
+                raise RuntimeError("swarmlab needs %s on PATH" % tool)
+        if os.geteuid() != 0:
+            raise RuntimeError("swarmlab needs root (network namespaces, dockerd)")
+        times = {}
+        t = time.monotonic()
+        self._storage()
+        self._network()
+        times["network"] = time.monotonic() - t
+        t = time.monotonic()
+        for i in range(1, self.count + 1):
+            self.start_node(i, wait=False)
+        for i in range(1, self.count + 1):
+            self._wait_daemon(i)
+        times["daemons"] = time.monotonic() - t
+        t = time.monotonic()
+        times["images_copied"] = self.copy_images(images)
+        times["images"] = time.monotonic() - t
+        if swarm:
+            t = time.monotonic()
+            self.form_swarm()
+            times["swarm"] = time.monotonic() - t
+        self._write_state()
+        return times
+
+    def _storage(self):
+        os.makedirs(self.data_base, mode=0o700, exist_ok=True)
+        if self.tmpfs and not os.path.ismount(self.data_base):
+            run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=700" % TMPFS_SIZE, "sfswarmlab-" + self.name,
+                 str(self.data_base)])
+
+    def _network(self):
+        existing = set(_netns_names())
+        if self.hub not in existing:
+            run(["ip", "netns", "add", self.hub])
+        run(["ip", "-n", self.hub, "link", "set", "lo", "up"])
+        if run(["ip", "-n", self.hub, "link", "show", self.bridge], check=False).returncode:
+            run(["ip", "-n", self.hub, "link", "add", self.bridge, "type", "bridge"])
+        run(["ip", "-n", self.hub, "link", "set", self.bridge, "up"])
+        for node in self.nodes():
+            ns = node["netns"]
+            if ns not in existing:
+                run(["ip", "netns", "add", ns])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            if run(["ip", "-n", ns, "link", "show", node["veth"]], check=False).returncode:
+                # Both ends are created straight in their namespaces: nothing appears in the machine's.
+                run(["ip", "link", "add", node["veth"], "netns", ns, "type", "veth",
+                     "peer", "name", node["hub_veth"], "netns", self.hub])
+            run(["ip", "-n", self.hub, "link", "set", node["hub_veth"], "master", self.bridge, "up"])
+            cidr = "%s/%d" % (node["addr"], self.subnet.prefixlen)
+            if cidr not in run(["ip", "-n", ns, "-o", "addr", "show", "dev", node["veth"]]).stdout:
+                run(["ip", "-n", ns, "addr", "add", cidr, "dev", node["veth"]])
+            run(["ip", "-n", ns, "link", "set", node["veth"], "up"])
+
+    def start_node(self, i, wait=True):
+        """Start node ``i``'s dockerd in its namespace unless it answers already."""
+        node = self.node(i)
+        if self.answers(i):
+            return False
+        for path in (node["data_root"], node["exec_root"]):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        # deprecated-key-path is config-file only; without it every daemon shares /etc/docker/key.json.
+        Path(node["config"]).write_text(json.dumps({
+            "deprecated-key-path": os.path.join(node["data_root"], "key.json"),
+        }, indent=2) + "\n")
+        dockerd = [
+            "dockerd", "--config-file", node["config"],
+            "-H", node["docker_host"],
+            "--data-root", node["data_root"],
+            "--exec-root", node["exec_root"],
+            "--pidfile", node["pidfile"],
+            "--containerd-namespace", node["containerd_namespace"],
+            "--containerd-plugins-namespace", node["containerd_namespace"] + "-plugins",
+            "--cgroup-parent", node["cgroup_parent"],
+        ]
+        script = ["set -e", "hostname %s" % shlex.quote(node["hostname"])] + _cgroup_setup_script()
+        script.append("exec " + shlex.join(dockerd))
+        os.makedirs(os.path.dirname(node["log"]), exist_ok=True)
+        with open(node["log"], "ab") as log:
+            # setsid -f: the daemon belongs to no caller (no zombie, no hang-up); ip netns exec gives it a mount
+            # namespace of its own, unshare --uts a hostname of its own.
+            subprocess.run(["setsid", "-f", "ip", "netns", "exec", node["netns"], "unshare", "--uts", "--",
+                            "sh", "-c", "\n".join(script)],
+                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, check=True)
+        if wait:
+            self._wait_daemon(i)
+        return True
+
+    def _wait_daemon(self, i, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.answers(i) and self.dockerd_pid(i):
+                return
+            time.sleep(0.2)
+        tail = ""
+        try:
+            tail = Path(self.node(i)["log"]).read_text(errors="replace")[-3000:]
+        except OSError:
+            pass
+        raise RuntimeError("dockerd of %s does not answer after %ds; log tail:\n%s"
+                           % (self.node(i)["hostname"], timeout, tail))
+
+    def stop_node(self, i, timeout=30):
+        """Stop node ``i``'s dockerd by its PID (as a host going away); containers stop with it."""
+        pid = self.dockerd_pid(i)
+        if pid is None:
+            return False
+        _kill([pid], signal.SIGTERM)
+        if not _wait_gone([pid], timeout):
+            _kill([pid])
+            _wait_gone([pid], 5)
+        return True
+
+    def copy_images(self, images):
+        """docker save from the machine's engine, docker load into each node lacking that image id.
+
+        Returns the number of (image, node) copies made.
+        """
+        copies = 0
+        for image in images:
+            image_id = run(["docker", "-H", MACHINE_ENGINE, "image", "inspect", "--format", "{{.Id}}",
+                            image]).stdout.strip()
+            missing = [i for i in range(1, self.count + 1)
+                       if self.docker(i, "image", "inspect", "--format", "{{.Id}}", image,
+                                      check=False).stdout.strip() != image_id]
+            if not missing:
+                continue
+            tar = self.data_base / ("image-%s.tar" % image_id.split(":")[-1][:12])
+            try:
+                with open(tar, "wb") as out:
+                    subprocess.run(["docker", "-H", MACHINE_ENGINE, "save", image], stdout=out, check=True,
+                                   timeout=600)
+                loads = []
+                for i in missing:  # in parallel: each load reads the same file
+                    with open(tar, "rb") as src:
+                        loads.append((i, subprocess.Popen(["docker", "-H", self.node(i)["docker_host"], "load", "-q"],
+                                                          stdin=src, stdout=subprocess.PIPE,
+                                                          stderr=subprocess.PIPE, text=True)))
+                for i, proc in loads:
+                    _out, err = proc.communicate(timeout=600)
+                    if proc.returncode:
+                        raise RuntimeError("docker load of %s into %s failed: %s"
+                                           % (image, self.node(i)["hostname"], err.strip()))
+                    copies += 1
+            finally:
+                tar.unlink(missing_ok=True)
+        return copies
+
+    def swarm_state(self, i):
+        return self.docker(i, "info", "--format", "{{.Swarm.LocalNodeState}}", check=False).stdout.strip()
+
+    def form_swarm(self):
+        """Node 1 initialises (advertise, listen and data path on its address), the others join as workers."""
+        first = self.node(1)
+        if self.swarm_state(1) != "active":
+            self.docker(1, "swarm", "init", "--advertise-addr", first["addr"],
+                        "--listen-addr", "%s:%d" % (first["addr"], SWARM_PORT),
+                        "--data-path-addr", first["addr"],
+                        "--default-addr-pool", self.addr_pool, "--default-addr-pool-mask-length", "24")
+        token = self.docker(1, "swarm", "join-token", "-q", "worker").stdout.strip()
+        for node in self.nodes()[1:]:
+            if self.swarm_state(node["index"]) == "active":
+                continue
+            self.docker(node["index"], "swarm", "join", "--token", token,
+                        "--advertise-addr", node["addr"], "--listen-addr", "%s:%d" % (node["addr"], SWARM_PORT),
+                        "--data-path-addr", node["addr"], "%s:%d" % (first["addr"], SWARM_PORT))
+
+    def swarm_nodes(self):
+        """{hostname: (status, availability)} as the manager (node 1) sees them."""
+        out = self.docker(1, "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.Availability}}").stdout
+        return {h: (s.lower(), a.lower()) for h, s, a in (line.split() for line in out.splitlines() if line)}
+
+    # ----- figures -----
+    def memory(self, i):
+        """Node ``i``'s memory in MiB: the daemons' RSS (dockerd, containerd, shims) and its containers'."""
+        node = self.node(i)
+        rss_kb = 0
+        for pid in _pids_in_netns(node["netns"]):
+            try:
+                with open("/proc/%d/status" % pid) as f:
+                    rss_kb += sum(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            except OSError:
+                pass
+        containers = 0
+        for fstype, point, _opts in _cgroup_mounts():
+            stat = os.path.join(point, node["cgroup_parent"].lstrip("/"), "memory.stat")
+            if fstype == "cgroup" and os.path.exists(stat):
+                with open(stat) as f:
+                    for line in f:
+                        key, value = line.split()
+                        if key in ("total_rss", "total_mapped_file"):
+                            containers += int(value)
+        return {"daemons_mib": round(rss_kb / 1024, 1), "containers_mib": round(containers / 2 ** 20, 1)}
+
+    def storage_mib(self):
+        """MiB used by the data roots (on the tmpfs: RAM as well)."""
+        if self.tmpfs and os.path.ismount(self.data_base):
+            st = os.statvfs(self.data_base)
+            return round((st.f_blocks - st.f_bfree) * st.f_frsize / 2 ** 20, 1)
+        total = 0
+        for root, _dirs, files in os.walk(self.data_base):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
+        return round(total / 2 ** 20, 1)
+
+    def veth_bytes(self, i):
+        """(rx, tx) bytes on node ``i``'s link to the hub: every byte between hosts passes there."""
+        data = json.loads(run(["ip", "-n", self.node(i)["netns"], "-s", "-j", "link", "show",
+                               self.node(i)["veth"]]).stdout)[0]["stats64"]
+        return data["rx"]["bytes"], data["tx"]["bytes"]
+
+    # ----- status -----
+    def status(self):
+        existing = set(_netns_names())
+        rows = []
+        states = {}
+        if self.count and self.answers(1) and self.swarm_state(1) == "active":
+            try:
+                states = self.swarm_nodes()
+            except RuntimeError:
+                states = {}
+        for node in self.nodes():
+            i = node["index"]
+            up = self.answers(i)
+            rows.append({
+                "node": node["hostname"], "addr": node["addr"], "docker_host": node["docker_host"],
+                "netns": node["netns"] in existing, "dockerd_pid": self.dockerd_pid(i), "answers": up,
+                "swarm": self.swarm_state(i) if up else None,
+                "manager_view": " ".join(states.get(node["hostname"], ())) or None,
+            })
+        return {"name": self.name, "hub": self.hub in existing, "nodes": rows}
+
+    def _write_state(self):
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        state = {"name": self.name, "count": self.count, "subnet": str(self.subnet), "addr_pool": self.addr_pool,
+                 "hub": self.hub, "bridge": self.bridge,
+                 "nodes": [dict(n, dockerd_pid=self.dockerd_pid(n["index"])) for n in self.nodes()]}
+        self.state_file.write_text(json.dumps(state, indent=2) + "\n")
+
+    # ----- down -----
+    def _found_nodes(self):
+        """Indexes of this harness's nodes found on the machine (namespaces, data or exec roots)."""
+        pattern = re.compile(r"^%s-sw(\d+)$" % re.escape(self.name))
+        found = set(range(1, self.count + 1))
+        names = list(_netns_names())
+        for base in (self.data_base, self.run_base):
+            if base.is_dir():
+                names += os.listdir(base)
+        for name in names:
+            m = pattern.match(name)
+            if m:
+                found.add(int(m.group(1)))
+        return sorted(found)
+
+    def _cgroup_dirs(self, i):
+        """This node's cgroup-parent directory in each hierarchy where it exists."""
+        rel = self.node(i)["cgroup_parent"].lstrip("/")
+        return [os.path.join(point, rel) for _t, point, _o in _cgroup_mounts()
+                if os.path.isdir(os.path.join(point, rel))]
+
+    def _cgroup_pids(self, i):
+        pids = set()
+        for top in self._cgroup_dirs(i):
+            for root, _dirs, files in os.walk(top):
+                if "cgroup.procs" in files:
+                    try:
+                        with open(os.path.join(root, "cgroup.procs")) as f:
+                            pids.update(int(p) for p in f.read().split())
+                    except OSError:
+                        pass
+        return sorted(pids)
+
+    def down(self):
+        """Remove everything of this harness (safe to run twice, after a crash, without the state file)."""
+        indexes = self._found_nodes()
+        count, self.count = self.count, max(indexes + [0])
+        try:
+            # Workers first, then the manager: leave the swarm and remove containers while daemons answer.
+            for i in reversed(indexes):
+                if self.answers(i):
+                    ids = self.docker(i, "ps", "-aq", check=False).stdout.split()
+                    if ids:
+                        self.docker(i, "rm", "-f", *ids, check=False, timeout=180)
+                    self.docker(i, "swarm", "leave", "--force", check=False, timeout=60)
+            for i in indexes:
+                self.stop_node(i)
+            for i in indexes:
+                node = self.node(i)
+                # Whatever is left in the node's namespace or its cgroups (containerd, shims, containers), by PID.
+                leftovers = [p for p in _pids_in_netns(node["netns"]) + self._cgroup_pids(i) if p != os.getpid()]
+                _kill(leftovers)
+                _wait_gone(leftovers, 10)
+                for top in self._cgroup_dirs(i):
+                    for root, _dirs, _files in sorted(os.walk(top), key=lambda w: -len(w[0])):
+                        try:
+                            os.rmdir(root)
+                        except OSError:
+                            pass
+            names = set(_netns_names())
+            for i in indexes:
+                if self.node(i)["netns"] in names:
+                    run(["ip", "netns", "del", self.node(i)["netns"]], check=False)
+            if self.hub in names:
+                run(["ip", "netns", "del", self.hub], check=False)
+            # Only if a crash left one half-made in the machine's namespace (up never creates them there).
+            for link in self._machine_links():
+                run(["ip", "link", "del", link], check=False)
+            for base in (self.run_base, self.data_base):
+                self._unmount_under(base)
+                shutil.rmtree(base, ignore_errors=True)
+            for base in (RUN_BASE, DATA_BASE):
+                try:
+                    base.rmdir()  # only when no other harness uses it
+                except OSError:
+                    pass
+            self.state_file.unlink(missing_ok=True)
+        finally:
+            self.count = count
+
+    def _machine_links(self):
+        out = run(["ip", "-o", "link", "show"], check=False).stdout
+        pattern = re.compile(r"^%s-(v|h)\d+$|^%s$" % (re.escape(self.name), re.escape(self.bridge)))
+        names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line]
+        return [n for n in names if pattern.match(n)]
+
+    @staticmethod
+    def _unmount_under(base):
+        with open("/proc/self/mounts") as f:
+            points = [line.split()[1] for line in f if _under(line.split()[1], base)]
+        for point in sorted(points, key=len, reverse=True):
+            run(["umount", "-l", point], check=False)
+
+    def leftovers(self):
+        """What of this harness is still on the machine (empty after a clean ``down``)."""
+        found = []
+        pattern = re.compile(r"^%s-(hub|sw\d+)$" % re.escape(self.name))
+        found += ["netns %s" % n for n in _netns_names() if pattern.match(n)]
+        found += ["link %s" % n for n in self._machine_links()]
+        for base in (self.data_base, self.run_base):
+            if base.exists():
+                found.append("directory %s" % base)
+        for i in self._found_nodes():
+            found += ["cgroup %s" % d for d in self._cgroup_dirs(i)]
+        marks = (str(self.data_base), str(self.run_base))
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != os.getpid():
+                cmd = _cmdline(int(entry))
+                # The daemons and what they start; a shell that merely names a path is none of ours.
+                program = os.path.basename(cmd.split(" ", 1)[0])
+                if program.startswith(DAEMON_PROGRAMS) and any(m + "/" in cmd for m in marks):
+                    found.append("process %s: %s" % (entry, cmd[:120]))
+        with open("/proc/self/mounts") as f:
+            found += ["mount %s" % line.split()[1] for line in f
+                      if any(_under(line.split()[1], base) for base in marks)]
+        if self.state_file.exists():
+            found.append("state file %s" % self.state_file)
+        return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["up", "down", "status", "stop-node", "start-node", "leftovers"])
+    parser.add_argument("--name", default="swlab", help="harness name, the prefix of all it creates (<= 8 chars)")
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--subnet", default=DEFAULT_SUBNET, help="the hosts' /24 (nothing routes out of it)")
+    parser.add_argument("--addr-pool", default=DEFAULT_ADDR_POOL, help="swarm's default-addr-pool")
+    parser.add_argument("--image", action="append", default=[], help="image to copy from the machine's engine")
+    parser.add_argument("--no-swarm", action="store_true", help="daemons only, no swarm")
+    parser.add_argument("--on-disk", action="store_true", help="data roots on disk rather than a tmpfs")
+    parser.add_argument("--node", type=int, help="node index for stop-node/start-node")
+    args = parser.parse_args(argv)
+    lab = Lab(args.name, args.nodes, args.subnet, args.addr_pool, tmpfs=not args.on_disk)
+    if args.action == "up":
+        times = lab.up(args.image, swarm=not args.no_swarm)
+        print(json.dumps({"times_s": {k: round(v, 2) for k, v in times.items()},
+                          "docker_hosts": {n["hostname"]: n["docker_host"] for n in lab.nodes()},
+                          "state": str(lab.state_file)}, indent=2))
+    elif args.action == "down":
+        lab.down()
+        left = lab.leftovers()
+        print("\n".join(left) if left else "clean")
+        return 1 if left else 0
+    elif args.action == "status":
+        print(json.dumps(lab.status(), indent=2))
+    elif args.action == "leftovers":
+        left = lab.leftovers()
+        print("\n".join(left) if left else "clean")
+        return 1 if left else 0
+    else:
+        if not args.node:
+            parser.error("--node is required")
+        changed = lab.stop_node(args.node) if args.action == "stop-node" else lab.start_node(args.node)
+        print("changed" if changed else "ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
