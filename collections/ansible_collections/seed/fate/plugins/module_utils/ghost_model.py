@@ -146,7 +146,7 @@ def _prefix(value, path, entry, what="prefix"):
 # The model
 
 class Interface(object):
-    __slots__ = ("net", "address", "latency", "bandwidth", "loss")
+    __slots__ = ("net", "address", "latency", "bandwidth", "loss", "_ip")
 
     def __init__(self, net, address, latency=0, bandwidth=0, loss=0):
         self.net = net
@@ -154,6 +154,14 @@ class Interface(object):
         self.latency = latency
         self.bandwidth = bandwidth
         self.loss = loss
+        self._ip = address if isinstance(address, ipaddress.IPv4Address) else None
+
+    @property
+    def ip(self):
+        """The address as an IPv4Address (parsed once)."""
+        if self._ip is None:
+            self._ip = ipaddress.IPv4Address(self.address)
+        return self._ip
 
     def to_dict(self):
         return {"net": self.net, "address": self.address, "latency": self.latency,
@@ -398,7 +406,7 @@ def parse_ghost_nodes(data, path):
             if other is not None:
                 raise GhostModelError(path, where, "address %s is also the address of %s" % (addr, other))
             owners[ip] = node_id
-            interfaces.append(Interface(net, addr))
+            interfaces.append(Interface(net, ip))
         ghosts[node_id] = Node(asn, item.get("Name"), "Host", interfaces, ghost, _fork_files(item.get("Files")),
                                _fork_software(item), start_commands=_fork_commands(item.get("Start_Commands")),
                                node_id=node_id, entry=entry)
@@ -418,7 +426,7 @@ def parse_autonomous_systems(data, path, ghosts=None):
     if ghosts:
         for g in ghosts.values():
             for iface in g.interfaces:
-                owners[ipaddress.IPv4Address(iface.address)] = g.node_id
+                owners[iface.ip] = g.node_id
     systems = {}
     for i, item in enumerate(data):
         entry = "entry %d" % i
@@ -461,7 +469,7 @@ def parse_autonomous_systems(data, path, ghosts=None):
                 if other is not None and other != node:
                     raise GhostModelError(path, iwhere, "address %s is also the address of %s" % (iface["Address"], other))
                 owners[ip] = node
-                interfaces.append(Interface(net, iface["Address"]))
+                interfaces.append(Interface(net, ip))
             routers.append(Node(asn, str(router["Name"]), "Router", interfaces, node_id=node, entry=where))
         systems[asn] = AutonomousSystem(asn, [Network(name, prefix) for name, prefix in networks.items()], routers,
                                         entry=entry)
