@@ -10,8 +10,9 @@ uses (4321, 4320), so that nothing here can touch a running lab:
 
 * fate_deploy stops at its first check (no bundles rendered), naming ``confs-<id>.tar`` and ``serving-<id>.tar``;
 * fate_teardown in check mode looks for, and lists the containers of, ``confs-<id>`` and ``serving-<id>``;
-* fate_verify's defaults give the probe source pod and the toy example's container (1.3.0), and the FATE 2.2
-  jobs describe every party's fateflow, rabbitmq and nginx containers.
+* fate_verify's defaults give the probe source pod and the toy example's container (1.3.0), fate_deploy's the
+  pods its ready probes run in, and the FATE 2.2 jobs describe every party's fateflow, rabbitmq and nginx
+  containers.
 """
 
 import json
@@ -107,13 +108,16 @@ VERIFY_DEFAULTS = """---
   hosts: fate_parties
   gather_facts: false
   tasks:
-    - name: Read the role's defaults
+    - name: Read the roles' defaults
       ansible.builtin.include_vars:
-        file: {roles}/fate_verify/defaults/main.yml
+        file: "{roles}/{{{{ item }}}}/defaults/main.yml"
+      loop: [fate_verify, fate_deploy]
     - name: Write them down
       ansible.builtin.copy:
         content: "{{{{ {{'source': fate_verify_source_container,
-                       'toy': fate_verify_containers.training[fate_verify_toy_job.service]}} | to_json }}}}"
+                       'toy': fate_verify_containers.training[fate_verify_toy_job.service],
+                       'deploy_pod': fate_deploy_pod_containers.training[fate_verify_catalogue.verify.source.component]}}
+                       | to_json }}}}"
         dest: "{out}/names-{{{{ inventory_hostname }}}}.json"
         mode: "0600"
 """
@@ -126,7 +130,8 @@ def test_verify_containers_come_from_the_inventory(tmp_path, version, source, to
     assert r.returncode == 0, r.stdout + r.stderr
     for pid in (4321, 4320):
         names = json.loads((tmp_path / ("names-party-%d.json" % pid)).read_text())
-        assert names == {"source": "confs-%d-%s-pod-1" % (pid, source), "toy": "confs-%d-%s-1" % (pid, toy)}
+        assert names == {"source": "confs-%d-%s-pod-1" % (pid, source), "toy": "confs-%d-%s-1" % (pid, toy),
+                         "deploy_pod": "confs-%d-%s-pod-1" % (pid, source)}
 
 
 JOBS = """---
