@@ -4,7 +4,7 @@
 Writes a lab of N parties x 12 ghosts (tests/fixtures/make_lab.py, default 300 -> 3,600 nodes) into
 a temporary folder and prints:
 
-- the model's parse (plugin_utils/ghost_model.load_lab) and the plugin's whole parse into a real
+- the model's parse (module_utils/ghost_model.load_lab) and the plugin's whole parse into a real
   InventoryManager (what `ansible-inventory` spends in the plugin), best of a few runs, with the
   peak Python allocation (tracemalloc) of each;
 - `ansible-inventory --list`, `--list --export` and `--graph` end to end through the real CLI
@@ -59,7 +59,7 @@ def in_process(ghost_dir, cfg, runs):
     init_plugin_loader([COLLECTIONS])
     from ansible.inventory.manager import InventoryManager
     from ansible.plugins.loader import inventory_loader
-    from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model
+    from ansible_collections.seed.fate.plugins.module_utils import ghost_model
 
     def model():
         return ghost_model.load_lab(os.path.join(ghost_dir, "GhostNodes.json"),

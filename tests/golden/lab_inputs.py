@@ -1,6 +1,6 @@
 """Inputs of the fate_config bundle tests: a lab's party hostvars from ghost files, fixed secrets.
 
-Party hostvars come from the inventory's own code (plugin_utils/ghost_model.py, what the
+Party hostvars come from the inventory's own code (module_utils/ghost_model.py, what the
 seed.fate.ghost_nodes plugin serves) when it is importable; otherwise they are built here exactly as
 docs/contracts.md "Inventory" describes, from the files tests/fixtures/make_lab.py writes.
 """
@@ -40,7 +40,7 @@ def make_lab(out, *args):
 
 
 def _from_model(ghost_dir):
-    from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model  # noqa: E402
+    from ansible_collections.seed.fate.plugins.module_utils import ghost_model  # noqa: E402
     version = ghost_model.read_fate_version(os.path.join(ghost_dir, "lab.json"))
     lab = ghost_model.load_lab(os.path.join(ghost_dir, "GhostNodes.json"),
                                os.path.join(ghost_dir, "pre_party_list.json"),
@@ -103,7 +103,7 @@ def party_hostvars(ghost_dir):
     """[hostvars of party-<id>] in layout order, and which source produced them (FATE 1.3.0 labs only
     without the inventory's code)."""
     try:
-        return _from_model(ghost_dir), "plugin_utils/ghost_model.py"
+        return _from_model(ghost_dir), "module_utils/ghost_model.py"
     except ImportError:
         return _by_contract(ghost_dir), "contracts.md (test helper)"
 

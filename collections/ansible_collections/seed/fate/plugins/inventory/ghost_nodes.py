@@ -31,6 +31,10 @@ description:
     C(seedfate_party_directory) (every party's proxy, python and serving addresses, layout order) is a
     plain list, a variable of the group C(fate_parties) set once, so it reads the same from every host,
     C(hostvars['party-<id>']) included; each party host also has its own entry as C(seedfate_party_entry).
+  - "Party hosts carry the names the roles use, computed once (C(plugins/module_utils/naming.py)):
+    C(seedfate_projects) (compose project per cluster, C({training: confs-<id>, serving: serving-<id>})),
+    C(seedfate_containers) and C(seedfate_pod_containers) (C({cluster: {component: container}}) of the
+    party's components and of the network pods that carry their addresses)."
   - Values read from the skeleton's files are marked unsafe, so they are never templated.
   - Uses a YAML configuration file whose name ends with C(.seedfate.yml) or C(.seedfate.yaml) (or is
     C(seedfate.yml)/C(seedfate.yaml)).
@@ -178,9 +182,9 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
+from ansible_collections.seed.fate.plugins.module_utils import ghost_model
 from ansible_collections.seed.fate.plugins.module_utils import naming
 from ansible_collections.seed.fate.plugins.module_utils import validate
-from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model
 
 SUFFIXES = (".seedfate.yml", ".seedfate.yaml")
 BASE_NAMES = ("seedfate.yml", "seedfate.yaml")
@@ -332,6 +336,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.add_group(party_group)
             inventory.add_child(party_group, host)
             hostvars = _unsafe(ghost_model.party_hostvars(party, project, version))
+            hostvars.update(ghost_model.party_names(party))
             hostvars["seedfate_party_entry"] = directory[party.index]
             extra = dict(connection)
             extra.update(overrides.get(str(party.party_id)) or {})

@@ -13,7 +13,7 @@ Two ways in:
   see :func:`_runner_main`). On upstream seedemu, where the fork's ``createGhostHost`` and
   ``GhostPrinter`` do not exist, the runner adds small stand-ins for them first.
 
-Both return the compiled output folder (in a staging folder) and a ``ghost_export.Lab``. Outputs
+Both return the compiled output folder (in a staging folder) and a ``ghost_model.Lab``. Outputs
 are made deterministic (seedemu iterates a set when it writes the image stubs). Nothing here
 touches the user's build folder: the module swaps staged trees in.
 """
@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 
-from ansible_collections.seed.fate.plugins.module_utils import ghost_export, topology as topo
+from ansible_collections.seed.fate.plugins.module_utils import ghost_model, topology as topo
 
 SEEDEMU_URL = "https://github.com/seed-labs/seed-emulator"
 SEEDEMU_COMMIT = "da525dd9bf27901374e4ed9cc052dd51125c9a5d"
@@ -102,7 +102,7 @@ class SeedemuMissing(Exception):
 class BuildResult(object):
     def __init__(self, output_dir, lab, log="", ghost_files=None):
         self.output_dir = output_dir        # staged compiled project
-        self.lab = lab                      # ghost_export.Lab, or None when the fork wrote the files
+        self.lab = lab                      # ghost_model.Lab, or None when the fork wrote the files
         self.log = log
         self.ghost_files = ghost_files      # {name: bytes} taken as-is (fork's own GhostPrinter)
 
@@ -247,22 +247,22 @@ def _role_name(node):
 
 
 def snapshot_node(node, kind, ghost):
-    """A seedemu node (after render) as a ghost_export.Node."""
+    """A seedemu node (after render) as a ghost_model.Node."""
     ifaces = []
     for iface in node.getInterfaces():
         latency, bandwidth, loss = iface.getLinkProperties()
-        ifaces.append(ghost_export.Interface(iface.getNet().getName(), iface.getAddress(), latency, bandwidth, loss))
+        ifaces.append(ghost_model.Interface(iface.getNet().getName(), iface.getAddress(), latency, bandwidth, loss))
     files = []
     if ghost:
         files = [f.get() for f in node.getFiles()]
-    return ghost_export.Node(
+    return ghost_model.Node(
         node.getAsn(), node.getName(), _role_name(node), ifaces, ghost, files,
         sorted(node.getSoftware()) if ghost else [], list(node.getBuildCommands()) if ghost else [],
         list(node.getStartCommands()) if ghost else [], list(node.getPostConfigCommands()) if ghost else [], kind)
 
 
 def snapshot(emulator, is_ghost, project=None, layout=None):
-    """Read the rendered emulator back into a ghost_export.Lab (ASes in creation order)."""
+    """Read the rendered emulator back into a ghost_model.Lab (ASes in creation order)."""
     base = emulator.getLayer("Base")
     systems = []
     for asn in base.getAsns():
@@ -270,7 +270,7 @@ def snapshot(emulator, is_ghost, project=None, layout=None):
         nets = []
         for name in as_obj.getNetworks():
             net = as_obj.getNetwork(name)
-            nets.append(ghost_export.Network(name, net.getPrefix(), net.getType().name))
+            nets.append(ghost_model.Network(name, net.getPrefix(), net.getType().name))
         routers = [snapshot_node(as_obj.getRouter(n), "rnode", False) for n in as_obj.getRouters()]
         hosts = []
         for name in as_obj.getHosts():
@@ -278,12 +278,12 @@ def snapshot(emulator, is_ghost, project=None, layout=None):
             hosts.append(snapshot_node(as_obj.getHost(name), "hnode", ghost))
         if not nets and not routers and not hosts:
             continue
-        systems.append(ghost_export.AutonomousSystem(asn, nets, routers, hosts))
+        systems.append(ghost_model.AutonomousSystem(asn, nets, routers, hosts))
     exchanges = []
     for ix in base.getInternetExchangeIds():
         net = base.getInternetExchange(ix).getPeeringLan()
-        exchanges.append(ghost_export.Network(net.getName(), net.getPrefix(), net.getType().name))
-    return ghost_export.Lab(project, systems, layout or [], exchanges)
+        exchanges.append(ghost_model.Network(net.getName(), net.getPrefix(), net.getType().name))
+    return ghost_model.Lab(project, systems, layout or [], exchanges)
 
 
 def hide_nodes(emulator, keys):
@@ -449,7 +449,7 @@ def build_declarative(model, project, staging, images="default", offline_image=D
             emu.render()
 
             ghost_keys = set((str(g["asn"]), "hnode", g["name"]) for g in plan)
-            layout = [(g["party"], g["cluster"], g["component"], ghost_export.Node(g["asn"], g["name"]).node_id)
+            layout = [(g["party"], g["cluster"], g["component"], ghost_model.Node(g["asn"], g["name"]).node_id)
                       for g in plan]
             lab = snapshot(emu, lambda asn, name: (str(asn), "hnode", name) in ghost_keys, project, layout)
             hide_nodes(emu, ghost_keys)
@@ -531,7 +531,7 @@ def render_lab(model, project, staging, seedemu_path=None, images="default", off
     if proc.returncode != 0:
         raise BuildError("the seedemu runner failed (exit %d): %s" % (proc.returncode, err[-4000:]), log)
     with open(os.path.join(staging, MODEL_FILE)) as f:
-        lab = ghost_export.Lab.from_dict(json.load(f))
+        lab = ghost_model.Lab.from_dict(json.load(f))
     os.unlink(os.path.join(staging, MODEL_FILE))
     return BuildResult(os.path.join(staging, "output"), lab, log)
 
@@ -565,7 +565,7 @@ def run_script(script, workdir, project, seedemu_path=None, images="default", of
     model_path = os.path.join(ghost_dir, MODEL_FILE)
     if os.path.isfile(model_path):
         with open(model_path) as f:
-            lab = ghost_export.Lab.from_dict(json.load(f))
+            lab = ghost_model.Lab.from_dict(json.load(f))
         lab.project = project
         return BuildResult(output_dir, lab, log)
     if os.path.isfile(os.path.join(ghost_dir, "GhostNodes.json")):

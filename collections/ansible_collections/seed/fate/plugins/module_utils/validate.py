@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a party id, an ASN, an address, a prefix and a name may be: one rule for every reader.
 
-The topology (``topology``), the ghost files (``plugin_utils/ghost_model``) and the bundles
+The topology (``topology``), the ghost files (``ghost_model``) and the bundles
 (``fate_bundle``) all check their values here, so a value one of them accepts is accepted by the others.
 Each check returns the value in its normal form or raises :class:`Invalid`, whose message says what is
 wrong with the value (never where it was: the caller adds the field and the file).

@@ -375,7 +375,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, naming
+from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, ghost_model, naming
 from ansible_collections.seed.fate.plugins.module_utils import offline_image, seedemu_build
 from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli, DockerError, module_runner
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
@@ -422,33 +422,25 @@ def compose_networks(compose_text, project):
     return sorted(names)
 
 
-def party_summary(ghost_nodes_doc, systems_doc, layout_doc):
-    """{party: {asn, network, prefix, gateway, training: {component: address}, serving: {...}}} from the ghost
-    files."""
-    by_id = dict((g["NodeId"], g) for g in ghost_nodes_doc)
-    gateways, prefixes = {}, {}
-    for system in systems_doc or []:
-        model = ghost_export.AutonomousSystem(system["asn"], routers=[
-            ghost_export.Node(system["asn"], r["Name"], "Router",
-                              [ghost_export.Interface(i["Connected_to"], i["Address"]) for i in r.get("Interfaces", [])])
-            for r in system.get("Routers", [])])
-        for net in system.get("Networks", []):
-            gateways[(int(system["asn"]), net["name"])] = model.gateway(net["name"])
-            prefixes[(int(system["asn"]), net["name"])] = net.get("prefix")
+def party_summary(lab):
+    """{party: {asn, network, prefix, gateway, training: {component: address}, serving: {...}}} of the lab's
+    layout; the party's first placed component gives its AS, network, prefix and gateway."""
+    ghosts = dict((g.node_id, g) for g in lab.ghosts())
     out = {}
     for cluster in (naming.TRAINING, naming.SERVING):
-        for party, comps in (layout_doc or {}).get(cluster, {}).items():
-            for comp, node_ids in comps.items():
-                ghost = by_id.get(node_ids[0]) if node_ids else None
-                if not ghost or not ghost.get("Interfaces"):
-                    continue
-                iface = ghost["Interfaces"][0]
-                entry = out.setdefault(party, {"asn": int(ghost["Autonomous_Systems"]), "network": iface["Connected_to"],
-                                               "prefix": prefixes.get((int(ghost["Autonomous_Systems"]),
-                                                                       iface["Connected_to"])),
-                                               "gateway": gateways.get((int(ghost["Autonomous_Systems"]),
-                                                                        iface["Connected_to"]))})
-                entry.setdefault(cluster, {})[comp] = iface["Address"]
+        for party, placed_in, comp, node_id in lab.layout:
+            ghost = ghosts.get(node_id)
+            if placed_in != cluster or ghost is None or not ghost.interfaces:
+                continue
+            iface = ghost.interfaces[0]
+            entry = out.get(str(party))
+            if entry is None:
+                system = lab.system(ghost.asn)
+                network = system.network(iface.net) if system is not None else None
+                entry = out[str(party)] = {
+                    "asn": ghost.asn, "network": iface.net, "prefix": network.prefix if network is not None else None,
+                    "gateway": system.gateway(iface.net) if network is not None else None}
+            entry.setdefault(cluster, {}).setdefault(comp, iface.address)
     return out
 
 
@@ -592,7 +584,7 @@ class SeedemuNetwork(object):
                                         timeout=p["script_timeout"], **opts)
 
     def ghost_files(self, result):
-        """{name: bytes} of the new ghost folder."""
+        """{name: bytes} of the new ghost folder, and the lab they describe (a ghost_model.Lab)."""
         if result.lab is not None:
             lab = result.lab
             if self.model is None:
@@ -604,7 +596,7 @@ class SeedemuNetwork(object):
                 else:
                     self.fail("parties: required in script mode unless the program writes ghost/pre_party_list.json")
             files = ghost_export.render_files(lab, fate_version=self.p["fate_version"])
-            return dict((k, v.encode("utf-8")) for k, v in files.items())
+            return dict((k, v.encode("utf-8")) for k, v in files.items()), lab
         # The fork's own GhostPrinter wrote the files: keep them, add the layout and the project name.
         files = dict(result.ghost_files)
         ghosts = _load_json(files.get(naming.GHOST_NODES_FILE)) or []
@@ -614,12 +606,24 @@ class SeedemuNetwork(object):
             if missing:
                 self.fail("; ".join(missing))
             files[naming.PARTY_LAYOUT_FILE] = ghost_export.dumps(
-                ghost_export.party_layout(ghost_export.Lab(self.project, layout=layout))).encode("utf-8")
+                ghost_export.party_layout(ghost_model.Lab(self.project, layout=layout))).encode("utf-8")
         elif naming.PARTY_LAYOUT_FILE not in files:
             self.fail("parties: required in script mode unless the program writes ghost/pre_party_list.json")
         files[naming.LAB_METADATA_FILE] = ghost_export.dumps(ghost_export.lab_metadata(
-            ghost_export.Lab(self.project), fate_version=self.p["fate_version"])).encode("utf-8")
-        return files
+            ghost_model.Lab(self.project), fate_version=self.p["fate_version"])).encode("utf-8")
+        # Read back as the inventory will read them: a file it would refuse fails here, before anything is written.
+        systems_doc = files.get(naming.AUTONOMOUS_SYSTEMS_FILE)
+        try:
+            lab = ghost_model.read_lab(
+                _load_json(files.get(naming.GHOST_NODES_FILE)), _load_json(files[naming.PARTY_LAYOUT_FILE]),
+                _load_json(systems_doc) if systems_doc is not None else None,
+                dict((key, "ghost/" + name) for key, name in (("ghost_nodes", naming.GHOST_NODES_FILE),
+                                                              ("autonomous_systems", naming.AUTONOMOUS_SYSTEMS_FILE),
+                                                              ("party_layout", naming.PARTY_LAYOUT_FILE))))
+        except ghost_model.GhostModelError as exc:
+            self.fail("the program's ghost files cannot be read: %s" % exc)
+        lab.project = self.project
+        return files, lab
 
     def host_caps(self):
         """What this host offers (probed once, before anything is compiled); None with host_compat off."""
@@ -684,7 +688,7 @@ class SeedemuNetwork(object):
             if real_world:
                 self.warnings.append(self.real_world_note(real_world))
             output, notes = self.adapt(compiled)
-            ghost = self.ghost_files(result)
+            ghost, lab = self.ghost_files(result)
 
             output_dir = os.path.join(self.dest, "output")
             ghost_dir = os.path.join(self.dest, "ghost")
@@ -719,17 +723,14 @@ class SeedemuNetwork(object):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-        ghost_doc = _load_json(ghost.get(naming.GHOST_NODES_FILE)) or []
-        systems_doc = _load_json(ghost.get(naming.AUTONOMOUS_SYSTEMS_FILE)) or []
-        layout_doc = _load_json(ghost.get(naming.PARTY_LAYOUT_FILE)) or {}
         res = dict(
             changed=changed,
             project=self.project,
             output_dir=output_dir,
             ghost_dir=ghost_dir,
             networks=compose_networks(output["docker-compose.yml"].decode("utf-8"), self.project),
-            ghosts=len(ghost_doc),
-            parties=party_summary(ghost_doc, systems_doc, layout_doc),
+            ghosts=len(lab.ghosts()),
+            parties=party_summary(lab),
             host_adaptations=notes,
             link_properties=self.links,
             link_properties_summary=link_summary(self.links),

@@ -3,7 +3,7 @@
 """The seed.fate.ghost_nodes inventory plugin, driven by a real InventoryManager / DataLoader on
 configuration files written to a temporary folder.
 
-Fixtures: fixtures/lab2 (hand-written, see ../plugin_utils/test_ghost_model.py) and, when present,
+Fixtures: fixtures/lab2 (hand-written, see ../module_utils/test_ghost_model.py) and, when present,
 the seedemu fork's real output. Every input error of issue 4 is asserted with its message here.
 """
 
@@ -182,6 +182,20 @@ def rendered_directory(inv, host):
     manager._hostvars = HostVars(inventory=inv, variable_manager=manager, loader=loader)
     variables = manager.get_vars(host=inv.get_host(host))
     return Templar(loader=loader, variables=variables).template(variables["seedfate_party_directory"])
+
+
+def test_party_host_names_for_the_roles(lab, monkeypatch):
+    inv = inventory(write_cfg(lab.parent, ghost_dir="ghost"), monkeypatch)
+    hv = inv.get_host("party-1001").get_vars()
+    assert hv["seedfate_projects"] == {"training": "confs-1001", "serving": "serving-1001"}
+    assert hv["seedfate_containers"]["training"]["python"] == "confs-1001-python-1"
+    assert hv["seedfate_containers"]["serving"]["serving-proxy"] == "serving-1001-serving-proxy-1"
+    assert hv["seedfate_pod_containers"]["training"]["proxy"] == "confs-1001-proxy-pod-1"
+    # The same names as the component hosts'.
+    comp = inv.get_host("hnode_161_proxy").get_vars()
+    assert (comp["ansible_host"], comp["seedfate_pod_container"]) == \
+        (hv["seedfate_containers"]["training"]["proxy"], hv["seedfate_pod_containers"]["training"]["proxy"])
+    assert list(inv.get_host("party-1002").get_vars()["seedfate_containers"]) == ["training"]
 
 
 def test_component_host_vars(lab, monkeypatch):

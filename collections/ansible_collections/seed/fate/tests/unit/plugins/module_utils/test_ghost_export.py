@@ -15,14 +15,15 @@ import os
 import pytest
 
 from ansible_collections.seed.fate.plugins.module_utils import ghost_export as ge
+from ansible_collections.seed.fate.plugins.module_utils import ghost_model as gm
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "skeleton", "export_small")
 
 
 def ghost(asn, name, addr, router):
     prefix = addr.rsplit(".", 1)[0] + ".0/24"
-    return ge.Node(
-        asn, name, "Host", [ge.Interface("net0", addr)], ghost=True,
+    return gm.Node(
+        asn, name, "Host", [gm.Interface("net0", addr)], ghost=True,
         files=[("/ifinfo.txt", "net0:%s:0:0:0\n" % prefix), ("/tmp/etc-hosts", "%s %s-%s" % (addr, asn, name))],
         software={"zsh", "iproute2", "curl"},
         start_commands=[("cat /tmp/etc-hosts >> /etc/hosts", False), ("ip rou del default 2> /dev/null", False),
@@ -30,25 +31,25 @@ def ghost(asn, name, addr, router):
 
 
 def small_lab():
-    as150 = ge.AutonomousSystem(
-        150, [ge.Network("net0", "10.150.0.0/24")],
+    as150 = gm.AutonomousSystem(
+        150, [gm.Network("net0", "10.150.0.0/24")],
         # Two routers on net0: the gateway is the first by name (r0), not the first listed.
-        routers=[ge.Node(150, "r1", "Router", [ge.Interface("net0", "10.150.0.253")]),
-                 ge.Node(150, "r0", "Router", [ge.Interface("net0", "10.150.0.254"),
-                                               ge.Interface("ix100", "10.100.0.150", latency=5, bandwidth=1000)])],
+        routers=[gm.Node(150, "r1", "Router", [gm.Interface("net0", "10.150.0.253")]),
+                 gm.Node(150, "r0", "Router", [gm.Interface("net0", "10.150.0.254"),
+                                               gm.Interface("ix100", "10.100.0.150", latency=5, bandwidth=1000)])],
         hosts=[ghost(150, "federation", "10.150.0.71", "10.150.0.254"),
                ghost(150, "proxy", "10.150.0.72", "10.150.0.254"),
                ghost(150, "Servingserving-proxy", "10.150.0.73", "10.150.0.254"),
-               ge.Node(150, "web", "Host", [ge.Interface("net0", "10.150.0.74")])])
-    as151 = ge.AutonomousSystem(
-        151, [ge.Network("net0", "10.151.0.0/24")],
-        routers=[ge.Node(151, "router0", "Router", [ge.Interface("net0", "10.151.0.254")])],
+               gm.Node(150, "web", "Host", [gm.Interface("net0", "10.150.0.74")])])
+    as151 = gm.AutonomousSystem(
+        151, [gm.Network("net0", "10.151.0.0/24")],
+        routers=[gm.Node(151, "router0", "Router", [gm.Interface("net0", "10.151.0.254")])],
         hosts=[ghost(151, "proxy", "10.151.0.71", "10.151.0.254")])
     layout = [("9999", "training", "federation", "hnode_150_federation"),
               ("9999", "training", "proxy", "hnode_150_proxy"),
               ("9999", "serving", "serving-proxy", "hnode_150_Servingserving-proxy"),
               ("10000", "training", "proxy", "hnode_151_proxy")]
-    return ge.Lab("sftest", [as150, as151], layout, [ge.Network("ix100", "10.100.0.0/24", "InternetExchange")])
+    return gm.Lab("sftest", [as150, as151], layout, [gm.Network("ix100", "10.100.0.0/24", "InternetExchange")])
 
 
 def test_export_matches_golden():
@@ -85,7 +86,7 @@ def test_autonomous_systems_list_every_host_and_router():
     as150 = systems[0]
     assert list(as150) == ["asn", "Networks", "Routers", "Hosts"]
     assert as150["Networks"] == [{"name": "net0", "type": "NetworkType.Local", "prefix": "10.150.0.0/24",
-                                  "Address_Assignment_Constraint": ge.DEFAULT_AAC, "Remote_Access_Provider": []}]
+                                  "Address_Assignment_Constraint": gm.DEFAULT_AAC, "Remote_Access_Provider": []}]
     assert [r["NodeId"] for r in as150["Routers"]] == ["rnode_150_r1", "rnode_150_r0"]
     assert as150["Routers"][1]["Interfaces"][1]["Egress_Bandwidth_Limit"] == "1000 bps"
     assert as150["Routers"][1]["Interfaces"][1]["Added_Latency"] == 5
@@ -119,16 +120,9 @@ def test_lab_metadata_names_the_project():
         "compose_project": "sftest", "generator": "seed.fate.seedemu_network", "format": 1}
 
 
-def test_check_layout_reports_missing_ghosts():
-    lab = small_lab()
-    assert ge.check_layout(lab) == []
-    lab.layout.append(("10000", "training", "python", "hnode_151_python"))
-    assert ge.check_layout(lab) == ["party 10000: training python has no reserved host hnode_151_python"]
-
-
 def test_model_round_trips_through_json():
     lab = small_lab()
-    again = ge.Lab.from_dict(json.loads(json.dumps(lab.to_dict())))
+    again = gm.Lab.from_dict(json.loads(json.dumps(lab.to_dict())))
     assert ge.render_files(again) == ge.render_files(lab)
 
 

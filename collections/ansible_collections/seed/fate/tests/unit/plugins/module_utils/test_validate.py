@@ -19,7 +19,7 @@ from ansible_collections.seed.fate.plugins.module_utils import fate_bundle as fb
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
 from ansible_collections.seed.fate.plugins.module_utils import validate
-from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model as gm
+from ansible_collections.seed.fate.plugins.module_utils import ghost_model as gm
 from ansible_collections.seed.fate.tests.unit.plugins.module_utils.test_fate_bundle_render import lab as bundle_lab
 from ansible_collections.seed.fate.tests.unit.plugins.module_utils.test_topology import default as default_topology
 
@@ -163,7 +163,7 @@ def test_topology_error_names_the_source_file():
 
 
 # --------------------------------------------------------------------------------------------------
-# The ghost files (plugin_utils/ghost_model.py)
+# The ghost files (module_utils/ghost_model.py)
 
 @pytest.fixture
 def ghost(tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.seed.fate.plugins.module_utils import ghost_export as ge
+from ansible_collections.seed.fate.plugins.module_utils import ghost_model as gm
 from ansible_collections.seed.fate.plugins.module_utils import host_compat as hc
 from ansible_collections.seed.fate.plugins.module_utils import seedemu_build as sb
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
@@ -47,24 +48,24 @@ def fake_build(model, project, staging, seedemu_path=None, **opts):
     plan = topo.ghost_plan(model["parties"], opts.get("fate_version"))
     for system in model["autonomous_systems"]:
         asn = system["asn"]
-        nets = [ge.Network(n["name"], n["prefix"]) for n in system["networks"]]
+        nets = [gm.Network(n["name"], n["prefix"]) for n in system["networks"]]
         routers = []
         for r in system["routers"]:
-            ifaces = [ge.Interface(j, str(system["networks"][0]["prefix"][254])) for j in r["joins"] if not j.startswith("ix")]
-            routers.append(ge.Node(asn, r["name"], "Router", ifaces))
+            ifaces = [gm.Interface(j, str(system["networks"][0]["prefix"][254])) for j in r["joins"] if not j.startswith("ix")]
+            routers.append(gm.Node(asn, r["name"], "Router", ifaces))
             os.makedirs(os.path.join(out, "rnode_%d_%s" % (asn, r["name"])))
             with open(os.path.join(out, "rnode_%d_%s" % (asn, r["name"]), "Dockerfile"), "w") as f:
                 f.write("FROM %s\n" % (opts.get("offline_image") if opts.get("images") == "offline" else "base"))
         hosts = []
         for k, g in enumerate(x for x in plan if x["asn"] == asn):
-            hosts.append(ge.Node(asn, g["name"], "Host", [ge.Interface("net0", str(system["networks"][0]["prefix"][71 + k]))],
+            hosts.append(gm.Node(asn, g["name"], "Host", [gm.Interface("net0", str(system["networks"][0]["prefix"][71 + k]))],
                                  ghost=True))
-        systems.append(ge.AutonomousSystem(asn, nets, routers, hosts))
+        systems.append(gm.AutonomousSystem(asn, nets, routers, hosts))
         nets_yaml += "    net_%d_net0:\n        driver_opts: {}\n" % asn
     with open(os.path.join(out, "docker-compose.yml"), "w") as f:
         f.write('version: "3.4"\nservices:\n    x:\n        image: x\nnetworks:\n' + nets_yaml + "    net_ix_ix100:\n        driver_opts: {}\n")
     layout = [(g["party"], g["cluster"], g["component"], "hnode_%d_%s" % (g["asn"], g["name"])) for g in plan]
-    return sb.BuildResult(out, ge.Lab(project, systems, layout))
+    return sb.BuildResult(out, gm.Lab(project, systems, layout))
 
 
 @pytest.fixture
@@ -280,6 +281,57 @@ def test_layout_from_parties_reports_missing_ghosts():
     layout, missing = mod.layout_from_parties(parties, ids)
     assert len(layout) == 9
     assert missing == ["parties.9999: the program reserved no ghost hnode_152_mysql (training mysql)"]
+
+
+def small_lab():
+    routers = [gm.Node(150, "r1", "Router", [gm.Interface("net0", "10.150.0.253")]),
+               gm.Node(150, "r0", "Router", [gm.Interface("net0", "10.150.0.254"), gm.Interface("ix100", "10.100.0.150")])]
+    hosts = [gm.Node(150, "proxy", "Host", [gm.Interface("net0", "10.150.0.72")], ghost=True),
+             gm.Node(150, "Servingserving-proxy", "Host", [gm.Interface("net0", "10.150.0.73")], ghost=True)]
+    layout = [("9999", "training", "proxy", "hnode_150_proxy"),
+              ("9999", "serving", "serving-proxy", "hnode_150_Servingserving-proxy")]
+    return gm.Lab("sftest", [gm.AutonomousSystem(150, [gm.Network("net0", "10.150.0.0/24")], routers, hosts)], layout)
+
+
+def test_party_summary_from_the_model_and_from_its_files_agree():
+    lab = small_lab()
+    want = {"9999": {"asn": 150, "network": "net0", "prefix": "10.150.0.0/24", "gateway": "10.150.0.254",
+                     "training": {"proxy": "10.150.0.72"}, "serving": {"serving-proxy": "10.150.0.73"}}}
+    assert mod.party_summary(lab) == want
+    files = dict((k, json.loads(v)) for k, v in ge.render_files(lab).items())
+    again = gm.read_lab(files["GhostNodes.json"], files["pre_party_list.json"], files["AutonomousSystems.json"])
+    assert mod.party_summary(again) == want
+    # Without AutonomousSystems.json nothing tells the prefix and the gateway.
+    alone = gm.read_lab(files["GhostNodes.json"], files["pre_party_list.json"])
+    assert mod.party_summary(alone)["9999"]["gateway"] is None
+
+
+def fake_fork_script(ghost_files):
+    def run_script(script, workdir, project, seedemu_path=None, **opts):
+        out = os.path.join(workdir, "output")
+        os.makedirs(out)
+        with open(os.path.join(out, "docker-compose.yml"), "w") as f:
+            f.write('services:\n    x:\n        image: x\nnetworks:\n    net_150_net0:\n        driver_opts: {}\n')
+        return sb.BuildResult(out, None, ghost_files=dict(ghost_files))
+    return run_script
+
+
+def test_fork_ghost_files_are_read_back_with_the_model(tmp_path, capsys, fake_seedemu, monkeypatch):
+    script = tmp_path / "lab.py"
+    script.write_text("# the program\n")
+    files = dict((k, v.encode("utf-8")) for k, v in ge.render_files(small_lab()).items())
+    monkeypatch.setattr(sb, "run_script", fake_fork_script(files))
+    r = run_module(capsys, script=str(script), dest=str(tmp_path / "b"), project="sftest", host_compat="off")
+    assert r["changed"] and r["ghosts"] == 2
+    assert r["parties"]["9999"]["gateway"] == "10.150.0.254"
+    assert r["parties"]["9999"]["serving"] == {"serving-proxy": "10.150.0.73"}
+    # A ghost file the inventory would refuse fails the run before anything is written.
+    broken = dict(files)
+    broken["GhostNodes.json"] = b'[{"NodeId": "hnode_150_proxy"}]'
+    monkeypatch.setattr(sb, "run_script", fake_fork_script(broken))
+    r = run_module(capsys, script=str(script), dest=str(tmp_path / "c"), project="sftest", host_compat="off")
+    assert r["failed"] and r["msg"].startswith("the program's ghost files cannot be read: ghost/GhostNodes.json: entry 0")
+    assert not (tmp_path / "c" / "ghost").exists()
 
 
 def test_swap_in_restores_on_failure(tmp_path):

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ghost model (plugin_utils/ghost_model.py) without Ansible: parsing, gateways, host variables.
+"""The ghost model (module_utils/ghost_model.py) without Ansible: parsing, gateways, host variables.
 
 Fixtures: ../inventory/fixtures/lab2 (hand-written, two parties, two ASes, a second network and two
 routers listed out of name order) and, when present, the seedemu fork's real output in
@@ -19,7 +19,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.seed.fate.plugins.plugin_utils import ghost_model as gm
+from ansible_collections.seed.fate.plugins.module_utils import ghost_model as gm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB2 = os.path.join(HERE, "..", "inventory", "fixtures", "lab2")
@@ -155,10 +155,12 @@ def test_mixed_layout_is_refused(tmp_path):
 
 
 def test_default_route_accepts_the_short_forms_of_ip_route():
-    g = gm.Ghost("n", "n", 1, [], True, {"Start_Commands": [["ip rou del default", False],
-                                                            ["ip r add default via 10.0.0.1 dev net0", False],
-                                                            "ip route replace default via 10.0.0.254"]}, "entry 0")
-    assert g.default_route() == "10.0.0.254"
+    ghosts = gm.parse_ghost_nodes([{"NodeId": "n", "Autonomous_Systems": 1,
+                                    "Interfaces": [{"Connected_to": "net0", "Address": "10.0.0.71"}],
+                                    "Start_Commands": [["ip rou del default", False],
+                                                       ["ip r add default via 10.0.0.1 dev net0", False],
+                                                       "ip route replace default via 10.0.0.254"]}], "GhostNodes.json")
+    assert ghosts["n"].default_route() == "10.0.0.254"
 
 
 def test_read_compose_project(tmp_path):
@@ -211,3 +213,55 @@ def test_reads_what_the_skeleton_stage_exports(tmp_path):
     assert [p.party_id for p in lab.parties] == [9999, 10000]
     assert lab.parties[0].proxy.gateway == "10.150.0.254"
     assert list(lab.parties[0].clusters) == ["training", "serving"]
+
+
+def test_party_names_come_from_naming():
+    p1, p2 = lab2().parties
+    names = gm.party_names(p1)
+    assert names["seedfate_projects"] == {"training": "confs-1001", "serving": "serving-1001"}
+    assert names["seedfate_containers"] == {
+        "training": {"federation": "confs-1001-federation-1", "proxy": "confs-1001-proxy-1",
+                     "python": "confs-1001-python-1"},
+        "serving": {"serving-server": "serving-1001-serving-server-1", "serving-proxy": "serving-1001-serving-proxy-1",
+                    "redis": "serving-1001-redis-1"}}
+    assert names["seedfate_pod_containers"]["training"]["proxy"] == "confs-1001-proxy-pod-1"
+    assert names["seedfate_pod_containers"]["serving"]["redis"] == "serving-1001-redis-pod-1"
+    # A party without serving still has the name of its serving project, and no serving containers.
+    names = gm.party_names(p2)
+    assert names["seedfate_projects"] == {"training": "confs-1002", "serving": "serving-1002"}
+    assert list(names["seedfate_containers"]) == list(names["seedfate_pod_containers"]) == ["training"]
+
+
+def test_party_names_agree_with_the_component_hosts():
+    for party in lab2().parties:
+        names = gm.party_names(party)
+        for cluster, comps in party.clusters.items():
+            for name, comp in comps.items():
+                hv = gm.component_hostvars(comp, "sftest")
+                assert names["seedfate_containers"][cluster][name] == hv["ansible_host"]
+                assert names["seedfate_pod_containers"][cluster][name] == hv["seedfate_pod_container"]
+
+
+def test_one_gateway_rule_for_the_model_and_the_files_it_is_read_from():
+    # The ASes read from AutonomousSystems.json are the model's own classes: the reader's gateway is the
+    # writer's rule (first router by name; router1 is listed before router0 in lab2).
+    systems = gm.parse_autonomous_systems(gm.load_json(os.path.join(LAB2, "AutonomousSystems.json")),
+                                          "AutonomousSystems.json")
+    assert all(isinstance(s, gm.AutonomousSystem) for s in systems.values())
+    assert systems[161].gateway("net0") == "10.161.0.254"
+    assert [r.name for r in systems[161].routers] == ["router1", "router0"]
+
+
+def test_read_lab_from_parsed_documents_keeps_the_layout_order():
+    docs = [gm.load_json(os.path.join(LAB2, name)) for name in ("GhostNodes.json", "pre_party_list.json",
+                                                                "AutonomousSystems.json")]
+    lab = gm.read_lab(docs[0], docs[1], docs[2], {"ghost_nodes": "g", "party_layout": "l"})
+    assert lab.parties == [] and lab.systems_known
+    runs = []
+    for pid, cluster, _comp, _node in lab.layout:
+        if not runs or runs[-1] != (pid, cluster):
+            runs.append((pid, cluster))
+    assert runs == [(1001, "training"), (1001, "serving"), (1002, "training")]   # party by party
+    assert len(lab.ghosts()) == len(docs[0])
+    with pytest.raises(gm.GhostModelError, match=r"^l: expected a JSON object"):
+        gm.read_lab(docs[0], [], None, {"ghost_nodes": "g", "party_layout": "l"})

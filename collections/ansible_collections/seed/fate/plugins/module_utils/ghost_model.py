@@ -1,14 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: seed.fate contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lab as the skeleton stage left it: parties, their components and where each one lives.
+"""The ghost files as one model: the lab the skeleton stage writes and the inventory reads.
 
-Reads the seedemu fork's ``GhostNodes.json`` and ``AutonomousSystems.json`` plus the party layout
-(``pre_party_list.json``, nested training/serving form or the older flat form) and turns them into
-plain objects, then into the host variables that docs/contracts.md "Inventory" describes.
+One set of classes (:class:`Interface`, :class:`Node`, :class:`Network`, :class:`AutonomousSystem`,
+:class:`Lab`) with one gateway rule (:meth:`AutonomousSystem.gateway`). The skeleton stage fills a
+:class:`Lab` from a rendered seedemu emulator (``seedemu_build``) and ``ghost_export`` writes it as
+``GhostNodes.json``, ``AutonomousSystems.json``, ``pre_party_list.json`` and ``lab.json``. The inventory
+plugin reads those files back (:func:`load_lab`: the fork's format, the nested or the older flat
+layout) into the same classes, resolves the parties (:class:`Party`, :class:`Component`) and turns
+them into the host variables that docs/contracts.md "Inventory" describes.
 
-Plain Python without Ansible, so that it can be tested (and timed) on its own. Every problem in the
-input raises :class:`GhostModelError`, whose message names the file and the offending entry.
+Plain Python without Ansible or seedemu, so that it can be tested (and timed) on its own. Every problem
+in the files raises :class:`GhostModelError`, whose message names the file and the offending entry.
 Everything is parsed once; per-network facts (prefix, gateway) are computed once per network.
 """
 
@@ -26,6 +30,8 @@ from ansible_collections.seed.fate.plugins.module_utils import naming
 from ansible_collections.seed.fate.plugins.module_utils import validate
 
 LAYOUT_FORMATS = ("auto", "nested", "flat")
+# What the fork prints for seedemu's default AddressAssignmentConstraint.
+DEFAULT_AAC = "AddressAssignmentConstraint: Default Constraint\n"
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -137,32 +143,71 @@ def _prefix(value, path, entry, what="prefix"):
 
 
 # --------------------------------------------------------------------------------------------------
-# GhostNodes.json
+# The model
 
-class Ghost(object):
-    """One reserved host of GhostNodes.json."""
+class Interface(object):
+    __slots__ = ("net", "address", "latency", "bandwidth", "loss", "_ip")
 
-    __slots__ = ("node_id", "name", "asn", "interfaces", "ghost", "raw", "entry")
+    def __init__(self, net, address, latency=0, bandwidth=0, loss=0):
+        self.net = net
+        self.address = str(address)
+        self.latency = latency
+        self.bandwidth = bandwidth
+        self.loss = loss
+        self._ip = address if isinstance(address, ipaddress.IPv4Address) else None
 
-    def __init__(self, node_id, name, asn, interfaces, ghost, raw, entry):
-        self.node_id = node_id
+    @property
+    def ip(self):
+        """The address as an IPv4Address (parsed once)."""
+        if self._ip is None:
+            self._ip = ipaddress.IPv4Address(self.address)
+        return self._ip
+
+    def to_dict(self):
+        return {"net": self.net, "address": self.address, "latency": self.latency,
+                "bandwidth": self.bandwidth, "loss": self.loss}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["net"], d["address"], d.get("latency", 0), d.get("bandwidth", 0), d.get("loss", 0))
+
+
+class Node(object):
+    """A host or router as the fork prints it. ``role`` is seedemu's NodeRole name (Host, Router...).
+
+    ``node_id`` is computed from the kind, AS and name unless given (read from a file, it is the file's
+    NodeId); ``entry`` says where a node read from a file was (for error messages)."""
+
+    def __init__(self, asn, name, role="Host", interfaces=None, ghost=False, files=None, software=None,
+                 build_commands=None, start_commands=None, post_config_commands=None, kind=None, node_id=None,
+                 entry=None):
+        self.asn = int(asn)
         self.name = name
-        self.asn = asn
-        self.interfaces = interfaces  # [(net_name, "a.b.c.d", IPv4Address)], file order
-        self.ghost = ghost
-        self.raw = raw
+        self.role = role
+        self.interfaces = list(interfaces or [])
+        self.ghost = bool(ghost)
+        self.files = list(files or [])                  # [(path, content)]
+        self.software = sorted(software or [])          # a set in seedemu: sorted for stable output
+        self.build_commands = list(build_commands or [])
+        self.start_commands = [(c, bool(f)) for c, f in (start_commands or [])]
+        self.post_config_commands = [(c, bool(f)) for c, f in (post_config_commands or [])]
+        # seedemu's registry type: hnode, rnode, rs. Decides the NodeId prefix.
+        self.kind = kind or ("hnode" if role == "Host" else "rnode")
+        self._node_id = node_id
         self.entry = entry
 
     @property
-    def software(self):
-        """Packages the fork lists for the node, under either spelling of the key."""
-        return self.raw.get("Softwares", self.raw.get("Sofewares", []))
+    def node_id(self):
+        if self._node_id is not None:
+            return self._node_id
+        if self.kind == "hnode":
+            return naming.ghost_node_id(self.asn, self.name)
+        return "%s_%s_%s" % (self.kind, self.asn, self.name)
 
     def default_route(self):
-        """Gateway of the last `ip route add default via X` of Start_Commands, or None."""
+        """Gateway of the last `ip route add default via X` of the start commands, or None."""
         found = None
-        for item in self.raw.get("Start_Commands") or []:
-            cmd = item[0] if isinstance(item, (list, tuple)) and item else item
+        for cmd, _fork in self.start_commands:
             if isinstance(cmd, str):
                 for m in _DEFAULT_ROUTE_RE.finditer(cmd):
                     found = m.group(1)
@@ -171,17 +216,167 @@ class Ghost(object):
     def file_prefixes(self):
         """{net_name: prefix} from the node's /ifinfo.txt (lines `net0:10.150.0.0/24:...`)."""
         out = {}
-        for f in self.raw.get("Files") or []:
-            if isinstance(f, dict) and f.get("path") == "/ifinfo.txt" and isinstance(f.get("content"), str):
-                for line in f["content"].splitlines():
+        for path, content in self.files:
+            if path == "/ifinfo.txt" and isinstance(content, str):
+                for line in content.splitlines():
                     parts = line.strip().split(":")
                     if len(parts) >= 2 and parts[0]:
                         out[parts[0]] = parts[1]
         return out
 
+    def to_dict(self):
+        return {"asn": self.asn, "name": self.name, "role": self.role, "kind": self.kind, "ghost": self.ghost,
+                "interfaces": [i.to_dict() for i in self.interfaces],
+                "files": [[p, c] for p, c in self.files], "software": list(self.software),
+                "build_commands": list(self.build_commands),
+                "start_commands": [[c, f] for c, f in self.start_commands],
+                "post_config_commands": [[c, f] for c, f in self.post_config_commands]}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["asn"], d["name"], d.get("role", "Host"), [Interface.from_dict(i) for i in d.get("interfaces", [])],
+                   d.get("ghost", False), [tuple(f) for f in d.get("files", [])], d.get("software", []),
+                   d.get("build_commands", []), [tuple(c) for c in d.get("start_commands", [])],
+                   [tuple(c) for c in d.get("post_config_commands", [])], d.get("kind"))
+
+
+class Network(object):
+    """A network of an AS (or an internet exchange). ``prefix`` is kept as text; :attr:`ip_network` parses it
+    (once; a prefix given as an IPv4Network is kept as is)."""
+
+    def __init__(self, name, prefix, net_type="Local", aac=DEFAULT_AAC):
+        self.name = name
+        self.prefix = str(prefix)
+        self.net_type = net_type
+        self.aac = aac
+        self._ip = prefix if isinstance(prefix, ipaddress.IPv4Network) else None
+
+    @property
+    def ip_network(self):
+        if self._ip is None:
+            self._ip = ipaddress.IPv4Network(self.prefix)
+        return self._ip
+
+    def to_dict(self):
+        return {"name": self.name, "prefix": self.prefix, "type": self.net_type, "aac": self.aac}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["name"], d["prefix"], d.get("type", "Local"), d.get("aac", DEFAULT_AAC))
+
+
+class AutonomousSystem(object):
+    def __init__(self, asn, networks=None, routers=None, hosts=None, entry=None):
+        self.asn = int(asn)
+        self.networks = list(networks or [])
+        self.routers = list(routers or [])
+        self.hosts = list(hosts or [])
+        self.entry = entry      # where it was in AutonomousSystems.json, when read from it
+
+    def network(self, name):
+        """The AS's network called ``name``, or None."""
+        for net in self.networks:
+            if net.name == name:
+                return net
+        return None
+
+    def gateway(self, net_name):
+        """Address of the AS's first router (by name) on ``net_name``, or None: the gateway of every host on
+        that network (docs/contracts.md), for the skeleton stage and the inventory alike."""
+        for router in sorted(self.routers, key=lambda r: r.name):
+            for iface in router.interfaces:
+                if iface.net == net_name:
+                    return iface.address
+        return None
+
+    def to_dict(self):
+        return {"asn": self.asn, "networks": [n.to_dict() for n in self.networks],
+                "routers": [r.to_dict() for r in self.routers], "hosts": [h.to_dict() for h in self.hosts]}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["asn"], [Network.from_dict(n) for n in d.get("networks", [])],
+                   [Node.from_dict(r) for r in d.get("routers", [])], [Node.from_dict(h) for h in d.get("hosts", [])])
+
+
+class Lab(object):
+    """Everything the ghost files say: ASes (with their hosts and routers) and the party layout.
+
+    ``layout`` is an ordered list of ``(party_id, cluster, component, node_id)``; party order is the
+    order of first appearance. ``exchanges`` are the internet exchanges' networks.
+
+    Read from the files (:func:`load_lab`), ``ghost_nodes`` are the ghosts as GhostNodes.json lists them
+    (the ASes then carry networks and routers only) and ``systems_known`` is False when there was no
+    AutonomousSystems.json; ``parties`` ([:class:`Party`], layout order), ``catalogue`` and ``sources``
+    (the paths read) are then set too.
+    """
+
+    def __init__(self, project=None, systems=None, layout=None, exchanges=None, ghost_nodes=None,
+                 systems_known=True):
+        self.project = project
+        self.systems = list(systems or [])
+        self.layout = list(layout or [])
+        self.exchanges = list(exchanges or [])      # [Network] of the internet exchanges
+        self.ghost_nodes = ghost_nodes
+        self.systems_known = systems_known
+        self.parties = []
+        self.catalogue = fate_versions.get(fate_versions.DEFAULT_VERSION)
+        self.sources = {}
+
+    def ghosts(self):
+        if self.ghost_nodes is not None:
+            return list(self.ghost_nodes)
+        return [h for s in self.systems for h in s.hosts if h.ghost]
+
+    def system(self, asn):
+        """The AS numbered ``asn``, or None."""
+        for system in self.systems:
+            if system.asn == asn:
+                return system
+        return None
+
+    def components(self):
+        for party in self.parties:
+            for comps in party.clusters.values():
+                yield from comps.values()
+
+    def to_dict(self):
+        return {"project": self.project, "systems": [s.to_dict() for s in self.systems],
+                "layout": [list(x) for x in self.layout], "exchanges": [n.to_dict() for n in self.exchanges]}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d.get("project"), [AutonomousSystem.from_dict(s) for s in d.get("systems", [])],
+                   [tuple(x) for x in d.get("layout", [])], [Network.from_dict(n) for n in d.get("exchanges", [])])
+
+
+# --------------------------------------------------------------------------------------------------
+# GhostNodes.json
+
+def _fork_commands(items):
+    """The fork's [[command, fork?], ...] as (command, fork?) pairs; a bare string is a command too."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, (list, tuple)) and item:
+            out.append((item[0], item[1] if len(item) > 1 else False))
+        elif isinstance(item, str):
+            out.append((item, False))
+    return out
+
+
+def _fork_files(items):
+    """The fork's [{"path", "content"}, ...] as (path, content) pairs."""
+    return [(f.get("path"), f.get("content")) for f in (items if isinstance(items, list) else []) if isinstance(f, dict)]
+
+
+def _fork_software(item):
+    # The fork spells the key "Sofewares"; accept the right spelling too.
+    software = item.get("Softwares", item.get("Sofewares"))
+    return [s for s in software if isinstance(s, str)] if isinstance(software, list) else []
+
 
 def parse_ghost_nodes(data, path):
-    """{NodeId: Ghost} in file order. Checks keys, AS numbers, IPv4 addresses, unique NodeIds and
+    """{NodeId: Node} in file order. Checks keys, AS numbers, IPv4 addresses, unique NodeIds and
     unique addresses among the ghosts."""
     if not isinstance(data, list):
         raise GhostModelError(path, None, "expected a list of ghost nodes, got %s" % type(data).__name__)
@@ -211,41 +406,27 @@ def parse_ghost_nodes(data, path):
             if other is not None:
                 raise GhostModelError(path, where, "address %s is also the address of %s" % (addr, other))
             owners[ip] = node_id
-            interfaces.append((net, str(addr), ip))
-        ghosts[node_id] = Ghost(node_id, item.get("Name"), asn, interfaces, ghost, item, entry)
+            interfaces.append(Interface(net, ip))
+        ghosts[node_id] = Node(asn, item.get("Name"), "Host", interfaces, ghost, _fork_files(item.get("Files")),
+                               _fork_software(item), start_commands=_fork_commands(item.get("Start_Commands")),
+                               node_id=node_id, entry=entry)
     return ghosts
 
 
 # --------------------------------------------------------------------------------------------------
 # AutonomousSystems.json
 
-class AutonomousSystem(object):
-    __slots__ = ("asn", "networks", "routers", "entry")
-
-    def __init__(self, asn, networks, routers, entry):
-        self.asn = asn
-        self.networks = networks  # {net_name: IPv4Network}
-        self.routers = routers    # [(name, NodeId, {net_name: "a.b.c.d"})] sorted by name
-        self.entry = entry
-
-    def gateway(self, net_name):
-        """Address of the first router (by name) on ``net_name``, or None."""
-        for _name, _node, addrs in self.routers:
-            if net_name in addrs:
-                return addrs[net_name]
-        return None
-
-
 def parse_autonomous_systems(data, path, ghosts=None):
-    """{asn: AutonomousSystem}. The list comes in no stable order. Router addresses on the AS's own
+    """{asn: AutonomousSystem} with the AS's networks and routers (its hosts are not read: the ghosts
+    come from GhostNodes.json). The list comes in no stable order. Router addresses on the AS's own
     networks must be IPv4, inside the prefix and not taken by a ghost of ``ghosts``."""
     if not isinstance(data, list):
         raise GhostModelError(path, None, "expected a list of autonomous systems, got %s" % type(data).__name__)
     owners = {}
     if ghosts:
         for g in ghosts.values():
-            for _net, _addr, ip in g.interfaces:
-                owners[ip] = g.node_id
+            for iface in g.interfaces:
+                owners[iface.ip] = g.node_id
     systems = {}
     for i, item in enumerate(data):
         entry = "entry %d" % i
@@ -275,7 +456,7 @@ def parse_autonomous_systems(data, path, ghosts=None):
             _require(router, ("Name", "Interfaces"), path, where)
             where = "%s router %s" % (entry, router["Name"])
             node = router.get("NodeId") or "rnode_%d_%s" % (asn, router["Name"])
-            addrs = {}
+            interfaces = []
             for j, iface in enumerate(router["Interfaces"] or []):
                 iwhere = "%s interface %d" % (where, j)
                 _require(iface, ("Connected_to", "Address"), path, iwhere)
@@ -288,11 +469,10 @@ def parse_autonomous_systems(data, path, ghosts=None):
                 if other is not None and other != node:
                     raise GhostModelError(path, iwhere, "address %s is also the address of %s" % (iface["Address"], other))
                 owners[ip] = node
-                addrs.setdefault(net, str(iface["Address"]))
-            routers.append((str(router["Name"]), node, addrs))
-        # "First router by name" is plain string order, as the skeleton stage (ghost_export) has it.
-        routers.sort(key=lambda r: r[0])
-        systems[asn] = AutonomousSystem(asn, networks, routers, entry)
+                interfaces.append(Interface(net, ip))
+            routers.append(Node(asn, str(router["Name"]), "Router", interfaces, node_id=node, entry=where))
+        systems[asn] = AutonomousSystem(asn, [Network(name, prefix) for name, prefix in networks.items()], routers,
+                                        entry=entry)
     return systems
 
 
@@ -367,7 +547,7 @@ def parse_layout(data, path, layout_format="auto"):
 
 
 # --------------------------------------------------------------------------------------------------
-# The lab
+# Parties: the layout joined with the ghosts and the ASes
 
 class Component(object):
     """One FATE component of one party, at its reserved address."""
@@ -413,25 +593,11 @@ class Party(object):
         return self.clusters.get(cluster, {}).get(component)
 
 
-class Lab(object):
-    __slots__ = ("parties", "sources", "catalogue")
-
-    def __init__(self, parties, sources, catalogue=None):
-        self.parties = parties
-        self.catalogue = catalogue or fate_versions.get(fate_versions.DEFAULT_VERSION)
-        self.sources = sources  # {"ghost_nodes": path, "autonomous_systems": path|None, "party_layout": path}
-
-    def components(self):
-        for party in self.parties:
-            for comps in party.clusters.values():
-                yield from comps.values()
-
-
 class _NetworkFacts(object):
     """Prefix and gateway of each (asn, network), worked out once per network."""
 
     def __init__(self, systems, as_path, ghost_path):
-        self.systems = systems
+        self.systems = systems      # {asn: AutonomousSystem}, or None without AutonomousSystems.json
         self.as_path = as_path
         self.ghost_path = ghost_path
         self.cache = {}
@@ -452,10 +618,12 @@ class _NetworkFacts(object):
             if system is None:
                 raise GhostModelError(self.as_path, None, "AS %d of %s (%s) is not listed"
                                       % (ghost.asn, ghost.node_id, self.ghost_path))
-            prefix = system.networks.get(net)
-            if prefix is None:
+            network = system.network(net)
+            if network is None:
                 raise GhostModelError(self.as_path, system.entry, "network %r of %s (%s) is not among the AS's networks (%s)"
-                                      % (net, ghost.node_id, self.ghost_path, ", ".join(sorted(system.networks)) or "none"))
+                                      % (net, ghost.node_id, self.ghost_path,
+                                         ", ".join(sorted(n.name for n in system.networks)) or "none"))
+            prefix = network.ip_network
             gateway = system.gateway(net)
             if gateway is None:
                 gateway = ghost.default_route()
@@ -480,17 +648,28 @@ class _NetworkFacts(object):
         return prefix, gateway
 
 
-def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None, catalogue=None):
-    """Join ghosts, ASes (or None when AutonomousSystems.json is absent) and the parsed layout.
+def _by_party(layout):
+    """[(party_id, {cluster: [(component, NodeId)]})] of a layout, parties in order of first appearance."""
+    parties = {}
+    for pid, cluster, comp, node_id in layout:
+        parties.setdefault(pid, {}).setdefault(cluster, []).append((comp, node_id))
+    return list(parties.items())
 
-    ``catalogue`` (default: the default FATE version's) says which components a cluster may have and
-    which one every party needs (its ``entry``)."""
-    catalogue = catalogue or fate_versions.get(fate_versions.DEFAULT_VERSION)
+
+def resolve_parties(lab):
+    """The parties of ``lab`` (layout order), each component joined with its ghost, prefix and gateway.
+
+    ``lab.catalogue`` says which components a cluster may have and which one every party needs (its
+    ``entry``); ``lab.sources`` names the files in error messages."""
+    catalogue = lab.catalogue
     entry = catalogue["entry"]
-    facts = _NetworkFacts(systems, as_path, ghost_path)
+    ghost_path, layout_path = lab.sources.get("ghost_nodes"), lab.sources.get("party_layout")
+    systems = dict((s.asn, s) for s in lab.systems) if lab.systems_known else None
+    facts = _NetworkFacts(systems, lab.sources.get("autonomous_systems"), ghost_path)
+    ghosts = dict((g.node_id, g) for g in lab.ghosts())
     used = {}
     parties = []
-    for index, (pid, clusters) in enumerate(layout):
+    for index, (pid, clusters) in enumerate(_by_party(lab.layout)):
         built = {}
         for cluster in naming.CLUSTERS:
             if cluster not in clusters:
@@ -509,33 +688,64 @@ def build_lab(ghosts, systems, layout, ghost_path, layout_path, as_path=None, ca
                 if node_id in used:
                     raise GhostModelError(layout_path, where, "NodeId %s is already placed as %s" % (node_id, used[node_id]))
                 used[node_id] = where
-                net, addr, ip = ghost.interfaces[0]
-                prefix, gateway = facts.get(ghost, net)
-                _host(addr, prefix, ghost_path, ghost.entry, "address", net)
-                comps[comp] = Component(pid, cluster, comp, node_id, ghost.asn, addr, net, str(prefix), gateway)
+                iface = ghost.interfaces[0]
+                prefix, gateway = facts.get(ghost, iface.net)
+                _host(iface.address, prefix, ghost_path, ghost.entry, "address", iface.net)
+                comps[comp] = Component(pid, cluster, comp, node_id, ghost.asn, iface.address, iface.net, str(prefix),
+                                        gateway)
             built[cluster] = comps
         if entry not in built.get(naming.TRAINING, {}):
             raise GhostModelError(layout_path, "party %s" % pid, "has no training %s (every party of FATE %s needs one: "
                                   "it is how the other parties reach it)" % (entry, catalogue["version"]))
         parties.append(Party(pid, index, built, entry))
-    return Lab(parties, {"ghost_nodes": ghost_path, "autonomous_systems": as_path, "party_layout": layout_path},
-               catalogue)
+    return parties
+
+
+def _assemble(ghosts, systems, layout, sources):
+    """A Lab of parsed ghosts ({NodeId: Node}), ASes ({asn: AutonomousSystem} or None) and parsed layout."""
+    flat = [(pid, cluster, comp, node_id)
+            for pid, clusters in layout
+            for cluster in naming.CLUSTERS
+            for comp, node_id in clusters.get(cluster, ())]
+    lab = Lab(None, list((systems or {}).values()), flat, ghost_nodes=list(ghosts.values()),
+              systems_known=systems is not None)
+    lab.sources = dict(sources)
+    return lab
+
+
+def read_lab(ghost_nodes_doc, layout_doc, systems_doc=None, sources=None, layout_format="auto"):
+    """A :class:`Lab` from the parsed content of the ghost files (``systems_doc=None``: no
+    AutonomousSystems.json), checked; its parties are not resolved. ``sources`` names the files
+    ({"ghost_nodes", "autonomous_systems", "party_layout"}) in error messages."""
+    sources = dict(sources or {})
+    ghosts = parse_ghost_nodes(ghost_nodes_doc, sources.get("ghost_nodes"))
+    systems = None
+    if systems_doc is not None:
+        systems = parse_autonomous_systems(systems_doc, sources.get("autonomous_systems"), ghosts)
+    layout = parse_layout(layout_doc, sources.get("party_layout"), layout_format)
+    return _assemble(ghosts, systems, layout, sources)
 
 
 def load_lab(ghost_nodes_file, party_layout_file, autonomous_systems_file=None, layout_format="auto",
              fate_version=None):
-    """Read and check the three files; ``autonomous_systems_file=None`` means it is absent.
-    ``fate_version`` (default: the catalogue's default) names the components the layout may hold."""
+    """Read and check the three files into a :class:`Lab` with its parties resolved;
+    ``autonomous_systems_file=None`` means it is absent. ``fate_version`` (default: the catalogue's
+    default) names the components the layout may hold."""
     try:
         catalogue = fate_versions.get(fate_version or fate_versions.DEFAULT_VERSION)
     except fate_versions.UnsupportedVersion as exc:
         raise GhostModelError(party_layout_file, None, str(exc))
+    # Each file is read and checked in turn: the first problem found is the one reported.
     ghosts = parse_ghost_nodes(load_json(ghost_nodes_file), ghost_nodes_file)
     systems = None
     if autonomous_systems_file is not None:
         systems = parse_autonomous_systems(load_json(autonomous_systems_file), autonomous_systems_file, ghosts)
     layout = parse_layout(load_json(party_layout_file, keep_duplicates=True), party_layout_file, layout_format)
-    return build_lab(ghosts, systems, layout, ghost_nodes_file, party_layout_file, autonomous_systems_file, catalogue)
+    lab = _assemble(ghosts, systems, layout, {"ghost_nodes": ghost_nodes_file, "party_layout": party_layout_file,
+                                              "autonomous_systems": autonomous_systems_file})
+    lab.catalogue = catalogue
+    lab.parties = resolve_parties(lab)
+    return lab
 
 
 def _lab_meta(lab_file):
@@ -600,6 +810,23 @@ def party_hostvars(party, project, fate_version=None):
     if fate_version:
         out["seedfate_fate_version"] = fate_version
     return out
+
+
+def party_names(party):
+    """The names the roles use for a party's stacks, from naming.py: ``seedfate_projects`` (compose project
+    of each cluster: confs-<id>, serving-<id>; serving's whether or not the party serves),
+    ``seedfate_containers`` and ``seedfate_pod_containers`` ({cluster: {component: container}} of the
+    party's components and of the network pods that carry their addresses)."""
+    containers, pods = {}, {}
+    for cluster, comps in party.clusters.items():
+        bundle = naming.bundle_project(cluster, party.party_id)
+        containers[cluster] = dict((name, naming.container_name(bundle, name)) for name in comps)
+        pods[cluster] = dict((name, naming.container_name(bundle, naming.pod_service(name))) for name in comps)
+    return {
+        "seedfate_projects": dict((c, naming.bundle_project(c, party.party_id)) for c in naming.CLUSTERS),
+        "seedfate_containers": containers,
+        "seedfate_pod_containers": pods,
+    }
 
 
 def component_hostvars(comp, project):
