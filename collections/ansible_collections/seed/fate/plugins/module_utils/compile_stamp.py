@@ -8,8 +8,8 @@ largest part of an unchanged rerun of the network stage). When every input of th
 and the compiled folders are byte for byte what that compile wrote, compiling again would write the same
 files, so the module answers from the stamp instead.
 
-The inputs are: every module option (the topology or the parties as given, the image, the switches), the
-content of the user's seedemu program, the seedemu that would run (its location, version and the time its
+The inputs are: every module option (the topology and the parties as given, the image, the switches), the
+seedemu that would run (its location, version and the time its
 files were installed), the collection's own code that turns a topology into a program and adapts its output,
 the host's capabilities (they decide the host adaptations) and the node image's software. The outputs are
 the ``output/`` and ``ghost/`` trees. The stamp is ``<dest>/.seedfate-compile.json``.
@@ -30,7 +30,8 @@ STAMP_FILE = ".seedfate-compile.json"
 FORMAT = 1
 
 
-def _sha(data):
+def sha256_text(data):
+    """Hex sha256 of bytes or text (UTF-8)."""
     return hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
 
 
@@ -73,22 +74,21 @@ def code_identity(modules):
             source = None
         if source is None and getattr(mod, "__file__", None) and os.path.isfile(mod.__file__):
             source = fileio.read_bytes(mod.__file__)
-        out[mod.__name__.rsplit(".", 1)[-1]] = _sha(source or b"")
+        out[mod.__name__.rsplit(".", 1)[-1]] = sha256_text(source or b"")
     return out
 
 
-def inputs_digest(params, script_bytes, seedemu, code, caps, software):
+def inputs_digest(params, seedemu, code, caps, software):
     doc = {
         "format": FORMAT,
         "params": params,
-        "script": _sha(script_bytes) if script_bytes is not None else None,
         "seedemu": seedemu,
         "code": code,
         "host_capabilities": caps,
         "offline_software": software,
         "python": list(sys.version_info[:3]),
     }
-    return _sha(json.dumps(doc, sort_keys=True, default=str))
+    return sha256_text(json.dumps(doc, sort_keys=True, default=str))
 
 
 def trees_digest(dest, folders=("output", "ghost")):

@@ -79,14 +79,17 @@ def read_stamp(path):
     return data if isinstance(data, dict) and data.get("format") == FORMAT else None
 
 
-def judge(stamp, bundle_sha256, containers):
-    """None when the project is as stamped, else why not (one short sentence)."""
+def judge(stamp, bundle_sha256, containers, expected=None):
+    """None when the project is as stamped, else why not (one short sentence). ``expected``: the sha256 of the
+    bundle as rendered now (on the controller), when known."""
     if stamp is None:
         return "no stamp of an earlier deploy"
     if bundle_sha256 is None:
         return "the bundle archive is not on the host"
     if stamp.get("bundle_sha256") != bundle_sha256:
         return "the bundle changed since it was deployed"
+    if expected is not None and expected != bundle_sha256:
+        return "a new bundle was rendered"
     want = stamp.get("containers") or {}
     if not want:
         return "the stamp lists no container"
@@ -109,14 +112,19 @@ def judge(stamp, bundle_sha256, containers):
     return None
 
 
-def check(docker, bundle_dir, projects):
-    """``(current, stale)``: projects deployed as stamped, and ``{project: reason}`` for the others."""
+def check(docker, bundle_dir, projects, expected=None):
+    """``(current, stale)``: projects deployed as stamped, and ``{project: reason}`` for the others.
+
+    ``expected``: ``{project: sha256}`` of the bundles as rendered now; a project whose deployed bundle is another
+    one is stale."""
+    expected = expected or {}
     containers = project_containers(docker, projects)
     current, stale = [], {}
     for project in projects:
         archive = os.path.join(bundle_dir, project + ".tar")
         digest = fileio.sha256_file(archive) if os.path.isfile(archive) else None
-        why = judge(read_stamp(stamp_path(bundle_dir, project)), digest, containers[project])
+        why = judge(read_stamp(stamp_path(bundle_dir, project)), digest, containers[project],
+                    expected.get(project) or None)
         if why is None:
             current.append(project)
         else:

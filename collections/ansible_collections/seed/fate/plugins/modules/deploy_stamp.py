@@ -55,6 +55,13 @@ options:
     type: list
     elements: str
     required: true
+  expected:
+    description:
+      - With O(state=check), the sha256 of each project's bundle as rendered now (on the controller; lookup
+        C(seed.fate.file_sha256)). A project whose deployed bundle is another one is stale, so the bundle need not
+        be shipped first to find out. An empty value is ignored.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -62,6 +69,8 @@ EXAMPLES = r"""
   seed.fate.deploy_stamp:
     bundle_dir: /data/projects/fate/.bundles
     projects: [confs-9999]
+    expected:
+      confs-9999: "{{ lookup('seed.fate.file_sha256', 'build/default/bundles/confs-9999.tar') }}"
   register: stamps
 
 - name: Record a project after it was found healthy and ready
@@ -102,6 +111,7 @@ def main():
             state=dict(type="str", choices=["check", "present"], default="check"),
             bundle_dir=dict(type="path", required=True),
             projects=dict(type="list", elements="str", required=True),
+            expected=dict(type="dict", default={}),
             **DOCKER_CLI_SPEC
         ),
         supports_check_mode=True,
@@ -111,7 +121,8 @@ def main():
     projects = list(dict.fromkeys(p["projects"]))
     try:
         if p["state"] == "check":
-            current, stale = deploy_stamp.check(docker, p["bundle_dir"], projects)
+            current, stale = deploy_stamp.check(docker, p["bundle_dir"], projects,
+                                                dict((k, str(v)) for k, v in p["expected"].items() if v))
             module.exit_json(changed=False, current=current, stale=stale, recorded=[])
         recorded = deploy_stamp.record(docker, p["bundle_dir"], projects, check_mode=module.check_mode)
     except (RuntimeError, OSError, ValueError) as exc:

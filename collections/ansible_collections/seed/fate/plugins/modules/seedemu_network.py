@@ -139,6 +139,17 @@ options:
         the image (C(images_node_software)).
     type: list
     elements: str
+  skip_unchanged:
+    description:
+      - With a O(topology), do not run seedemu again when nothing it depends on changed since the last compile into
+        O(dest) and the compiled folders are untouched; the module then answers from that compile's record,
+        C(<dest>/.seedfate-compile.json), and reports no change (RV(compiled) is false).
+      - What counts is every option of this module, the seedemu that would run (location, version, the time its
+        files were written), the collection's own code that writes and adapts the program, the host's
+        capabilities and the node image's software.
+      - A O(script) is always compiled (it may read files of its own). V(false) always compiles.
+    type: bool
+    default: true
   isolation_guard:
     description:
       - Whether the lab is sealed (role seed.fate.network's isolation guard). Only words the warning given
@@ -270,6 +281,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+compiled:
+  description: Whether seedemu ran in this call (false when O(skip_unchanged) found the last compile current).
+  returned: always
+  type: bool
 project:
   description: Compose project name written into C(output/docker-compose.yml) and C(ghost/lab.json).
   returned: always
@@ -376,7 +391,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions, ghost_export, ghost_model, naming
-from ansible_collections.seed.fate.plugins.module_utils import offline_image, seedemu_build
+from ansible_collections.seed.fate.plugins.module_utils import compile_stamp, offline_image, seedemu_build
 from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli, DockerError, module_runner
 from ansible_collections.seed.fate.plugins.module_utils import topology as topo
 
@@ -565,7 +580,6 @@ class SeedemuNetwork(object):
 
     def build(self, staging):
         p = self.p
-        self.software = self.image_software() if p["images"] == "offline" else None
         opts = dict(images=p["images"], offline_image=p["offline_image"], offline_software=self.software,
                     internet_map=p["internet_map"], internet_map_port=p["internet_map_port"])
         if p["internet_map"]:
@@ -671,6 +685,14 @@ class SeedemuNetwork(object):
         self.caps = self.host_caps()
         if self.model is not None:
             self.links = self.link_report(topo.link_items(self.model))
+        self.software = self.image_software() if self.p["images"] == "offline" else None
+        digest = self.inputs_digest() if self.model is not None and self.p["skip_unchanged"] else None
+        kept = compile_stamp.matches(self.dest, digest) if digest else None
+        if kept is not None:
+            for warning in kept.pop("warnings", []):
+                self.module.warn(warning)
+            kept.update(changed=False, compiled=False, changed_files=[])
+            self.module.exit_json(**kept)
         dest_exists = os.path.isdir(self.dest)
         staging = tempfile.mkdtemp(prefix=".seedfate-staging-", dir=self.dest if dest_exists and not check else None)
         try:
@@ -746,7 +768,27 @@ class SeedemuNetwork(object):
                                  % (refused["what"], refused["where"], refused["reason"]))
         for warning in self.warnings:
             self.module.warn(warning)
+        res["compiled"] = True
+        if digest and not check:
+            record = dict((k, v) for k, v in res.items() if k not in ("diff", "changed", "changed_files"))
+            compile_stamp.save(self.dest, digest, dict(record, warnings=list(self.warnings)))
         self.module.exit_json(**res)
+
+    def inputs_digest(self):
+        """The fingerprint of everything this compile depends on (module_utils/compile_stamp.py)."""
+        code = [seedemu_build, topo, ghost_export, ghost_model, naming, fate_versions, compile_stamp]
+        if host_compat is not None:
+            code.append(host_compat)
+        me = compile_stamp.code_identity(code)
+        loader = globals().get("__loader__")
+        try:
+            me["seedemu_network"] = compile_stamp.sha256_text(loader.get_source(__name__) or "") if loader else None
+        except Exception:
+            me["seedemu_network"] = None
+        return compile_stamp.inputs_digest(
+            dict((k, v) for k, v in self.p.items() if k != "skip_unchanged"),
+            compile_stamp.seedemu_identity(seedemu_build.resolve_seedemu_path(self.p["seedemu_path"])),
+            me, self.caps, self.software)
 
     def real_world_note(self, routers):
         names = ", ".join(routers)
@@ -801,6 +843,7 @@ def main():
             host_capabilities=dict(type="dict"),
             link_properties_strict=dict(type="bool", default=False),
             isolation_guard=dict(type="bool", default=True),
+            skip_unchanged=dict(type="bool", default=True),
             source=dict(type="str"),
             fate_version=dict(type="str", default=fate_versions.DEFAULT_VERSION),
             **DOCKER_CLI_SPEC

@@ -130,3 +130,12 @@ def test_one_ps_and_one_inspect_for_all_projects(tmp_path):
     S.check(cli(docker), bundles, ["confs-9999", "confs-10000"])
     assert [c[1] for c in docker.calls] == ["ps", "inspect"]
     assert "r1" not in docker.calls[1]
+
+
+def test_a_newly_rendered_bundle_is_stale_before_it_is_shipped(tmp_path):
+    bundles, docker = lab(tmp_path)
+    S.record(cli(docker), bundles, ["confs-9999"])
+    shipped = S.fileio.sha256_file(os.path.join(bundles, "confs-9999.tar"))
+    assert S.check(cli(docker), bundles, ["confs-9999"], {"confs-9999": shipped}) == (["confs-9999"], {})
+    assert S.check(cli(docker), bundles, ["confs-9999"], {"confs-9999": "0" * 64}) == \
+        ([], {"confs-9999": "a new bundle was rendered"})

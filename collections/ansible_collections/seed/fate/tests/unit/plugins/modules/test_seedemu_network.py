@@ -105,12 +105,17 @@ def test_check_diff_apply_idempotent(tmp_path, capsys, fake_seedemu):
     compose = (dest / "output" / "docker-compose.yml").read_text()
     assert compose.startswith("name: sftest\n") and "version:" not in compose
     assert json.loads((dest / "ghost" / "lab.json").read_text())["compose_project"] == "sftest"
-    assert sorted(os.listdir(str(dest))) == ["ghost", "output"]   # no staging left behind
+    # No staging left behind; the record of this compile (module_utils/compile_stamp.py).
+    assert sorted(os.listdir(str(dest))) == [".seedfate-compile.json", "ghost", "output"]
 
     before = snapshot(dest)
     r = run_module(capsys, _ansible_diff=True, **args(dest))
-    assert not r["changed"] and r["changed_files"] == []
+    assert not r["changed"] and r["changed_files"] == [] and r["compiled"] is False   # answered from the record
+    assert r["parties"]["9999"]["gateway"] == "10.150.0.254"
     assert snapshot(dest) == before                               # nothing rewritten
+    r = run_module(capsys, _ansible_diff=True, **args(dest, skip_unchanged=False))
+    assert not r["changed"] and r["changed_files"] == [] and r["compiled"] is True    # compiled: the same files
+    assert snapshot(dest) == before
 
 
 def test_changed_topology_swaps_only_what_changed(tmp_path, capsys, fake_seedemu):
@@ -205,7 +210,7 @@ def test_a_failing_build_leaves_previous_outputs(tmp_path, capsys, fake_seedemu,
     r = run_module(capsys, **args(dest, project="other"))
     assert r["failed"] and "boom" in r["msg"] and r["log"] == "log text"
     assert snapshot(dest) == before
-    assert sorted(os.listdir(str(dest))) == ["ghost", "output"]
+    assert sorted(os.listdir(str(dest))) == [".seedfate-compile.json", "ghost", "output"]
 
 
 def test_host_adaptations_are_reported(tmp_path, capsys, fake_seedemu, monkeypatch):
