@@ -45,8 +45,20 @@ options:
   name:
     description:
       - Image name with tag, for example C(seedfate/seedemu-node:bookworm).
+      - Required unless O(recipes) is given.
     type: str
-    required: true
+  recipes:
+    description:
+      - Several images in one call, one after the other. Each item is a dictionary of the options of one
+        image (O(name) required; O(base_image), O(suite), O(variant), O(mirror), O(packages),
+        O(mmdebstrap_options), O(files), O(cmd), O(entrypoint), O(env), O(labels), O(workdir), O(user),
+        O(expose), O(changes)), laid over the options given at the top level, which then serve as defaults.
+      - The result lists each image in RV(images). In check mode this is one label check per image in a single
+        module run, which is how role C(seed.fate.images) finds the images to build before it builds them in
+        parallel.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
   base_image:
     description:
       - Local image to derive from (derived mode). Must exist; it is never pulled.
@@ -206,9 +218,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+images:
+  description: With O(recipes), the result of each image (the keys below), in the order of O(recipes).
+  returned: when O(recipes) is given
+  type: list
+  elements: dict
 image:
   description: The image name.
-  returned: always
+  returned: without O(recipes)
   type: str
   sample: seedfate/seedemu-node:bookworm
 id:
@@ -251,7 +268,11 @@ commands:
   elements: list
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli
 from ansible_collections.seed.fate.plugins.module_utils.offline_image import (
@@ -263,45 +284,58 @@ from ansible_collections.seed.fate.plugins.module_utils.offline_image import (
 DEBIAN_ONLY = ("packages", "files", "mirror", "mmdebstrap_options")
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            base_image=dict(type="str"),
-            suite=dict(type="str", default="bookworm"),
-            variant=dict(type="str", default="apt",
-                         choices=["essential", "apt", "minbase", "required", "important", "standard"]),
-            mirror=dict(type="str"),
-            packages=dict(type="list", elements="str", default=[]),
-            mmdebstrap_options=dict(type="list", elements="str", default=[]),
-            files=dict(type="list", elements="dict", default=[], options=dict(
-                dest=dict(type="path", required=True),
-                src=dict(type="path"),
-                content=dict(type="str"),
-                mode=dict(type="raw", default="0644"),
-            ), mutually_exclusive=[("src", "content")], required_one_of=[("src", "content")]),
-            cmd=dict(type="list", elements="str"),
-            entrypoint=dict(type="list", elements="str"),
-            env=dict(type="dict", default={}),
-            labels=dict(type="dict", default={}),
-            workdir=dict(type="str"),
-            user=dict(type="str"),
-            expose=dict(type="list", elements="str", default=[]),
-            changes=dict(type="list", elements="str", default=[]),
-            force=dict(type="bool", default=False),
-            remove_replaced=dict(type="bool", default=True),
-            mmdebstrap_cli=dict(type="path", default="mmdebstrap"),
-            **DOCKER_CLI_SPEC
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
+# One image's options: the module's own, and each item of O(recipes) (where nothing has a default, so that an
+# option left out of an item falls back to the module's).
+IMAGE_OPTIONS = dict(
+    name=dict(type="str"),
+    base_image=dict(type="str"),
+    suite=dict(type="str", default="bookworm"),
+    variant=dict(type="str", default="apt",
+                 choices=["essential", "apt", "minbase", "required", "important", "standard"]),
+    mirror=dict(type="str"),
+    packages=dict(type="list", elements="str", default=[]),
+    mmdebstrap_options=dict(type="list", elements="str", default=[]),
+    files=dict(type="list", elements="dict", default=[], options=dict(
+        dest=dict(type="path", required=True),
+        src=dict(type="path"),
+        content=dict(type="str"),
+        mode=dict(type="raw", default="0644"),
+    ), mutually_exclusive=[("src", "content")], required_one_of=[("src", "content")]),
+    cmd=dict(type="list", elements="str"),
+    entrypoint=dict(type="list", elements="str"),
+    env=dict(type="dict", default={}),
+    labels=dict(type="dict", default={}),
+    workdir=dict(type="str"),
+    user=dict(type="str"),
+    expose=dict(type="list", elements="str", default=[]),
+    changes=dict(type="list", elements="str", default=[]),
+)
+
+
+def recipe_options():
+    spec = copy.deepcopy(IMAGE_OPTIONS)
+    for key, option in spec.items():
+        option.pop("default", None)
+    spec["name"]["required"] = True
+    return spec
+
+
+def recipe_params(module, index, recipe):
+    """The module's parameters with item ``index`` of O(recipes) laid over them (validated like the options)."""
+    checked = ArgumentSpecValidator(recipe_options()).validate(recipe)
+    if checked.error_messages:
+        module.fail_json(msg="recipes[%d]: %s" % (index, "; ".join(checked.error_messages)))
+    params = dict(module.params, recipes=None)
+    params.update((k, v) for k, v in checked.validated_parameters.items() if v is not None)
+    return params
+
+
+def ensure_image(module, p, docker):
+    """Check (and unless in check mode build) one image; returns its result."""
     if p["base_image"]:
         given = [k for k in DEBIAN_ONLY if p[k]]
         if given:
             module.fail_json(msg="%s: only for images built from Debian, not with base_image" % ", ".join(given))
-
-    docker = DockerCli.from_module(module, record=True)
     mmdebstrap = p["mmdebstrap_cli"]
     if not p["base_image"]:
         mmdebstrap = module.get_bin_path(p["mmdebstrap_cli"])
@@ -322,8 +356,31 @@ def main():
         result["diff"] = diff
     for warning in builder.warnings:
         module.warn(warning)
-    result["commands"] = builder.docker.commands
-    module.exit_json(**result)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            recipes=dict(type="list", elements="dict"),
+            force=dict(type="bool", default=False),
+            remove_replaced=dict(type="bool", default=True),
+            mmdebstrap_cli=dict(type="path", default="mmdebstrap"),
+            **dict(IMAGE_OPTIONS, **DOCKER_CLI_SPEC)
+        ),
+        mutually_exclusive=[("name", "recipes")],
+        required_one_of=[("name", "recipes")],
+        supports_check_mode=True,
+    )
+    docker = DockerCli.from_module(module, record=True)
+    if module.params["recipes"] is None:
+        result = ensure_image(module, module.params, docker)
+        result["commands"] = docker.commands
+        module.exit_json(**result)
+    # Every item is checked before the first image is looked at.
+    recipes = [recipe_params(module, i, r) for i, r in enumerate(module.params["recipes"])]
+    images = [ensure_image(module, p, docker) for p in recipes]
+    module.exit_json(changed=any(r["changed"] for r in images), images=images, commands=docker.commands)
 
 
 if __name__ == "__main__":

@@ -170,3 +170,34 @@ def test_derived_mode_exact_commands(monkeypatch, capsys):
         [DOCKER, "rm", "--force", tmp],
         [DOCKER, "tag", "sha256:child", "sftest/proxy:1"],
     ]
+
+
+def test_recipes_are_checked_in_one_run_over_the_top_level_options(monkeypatch, capsys):
+    # One image up to date with the top-level suite, one whose own suite makes it stale.
+    current = oi.recipe_hash(oi.debian_recipe("trixie", "apt", ["bird2"]))
+    args = {"recipes": [{"name": "sftest/a:1", "packages": ["bird2"]},
+                        {"name": "sftest/b:1", "packages": ["bird2"], "suite": "bookworm"}],
+            "suite": "trixie", "_ansible_check_mode": True}
+    res, commands = run_module(monkeypatch, capsys, args, lambda cmd: (0, labelled(current, "sha256:old"), ""))
+    assert res["failed"] is False and res["changed"] is True
+    assert [(i["image"], i["changed"], i["built"]) for i in res["images"]] == [
+        ("sftest/a:1", False, False), ("sftest/b:1", True, False)]
+    # The hash of an item is the one the single-image call computes for the same options.
+    single, _ = run_module(monkeypatch, capsys, {"name": "sftest/b:1", "packages": ["bird2"], "suite": "bookworm",
+                                                 "_ansible_check_mode": True},
+                           lambda cmd: (0, labelled(current, "sha256:old"), ""))
+    assert res["images"][1]["recipe_hash"] == single["recipe_hash"]
+    assert [c[1:3] for c in commands] == [["image", "inspect"], ["image", "inspect"]]
+
+
+def test_a_bad_recipe_is_named_by_its_index(monkeypatch, capsys):
+    args = {"recipes": [{"name": "sftest/a:1"}, {"packages": ["bird2"]}, {"name": "sftest/c:1", "env": "x=1"}]}
+    res, commands = run_module(monkeypatch, capsys, args, lambda cmd: (0, labelled("x"), ""))
+    assert res["failed"] and res["msg"].startswith("recipes[1]: ") and "name" in res["msg"]
+    assert commands == []   # refused before any image was looked at
+
+
+def test_name_and_recipes_exclude_each_other(monkeypatch, capsys):
+    res, _ = run_module(monkeypatch, capsys, {"name": "sftest/a:1", "recipes": [{"name": "sftest/b:1"}]},
+                        lambda cmd: (0, labelled("x"), ""))
+    assert res["failed"] and "mutually exclusive" in res["msg"]
