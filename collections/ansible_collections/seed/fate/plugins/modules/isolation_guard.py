@@ -106,6 +106,14 @@ options:
       - Comment that marks the guard's rules (iptables comment match). One per lab.
     type: str
     default: seed.fate lab isolation
+  remove_comments:
+    description:
+      - Rules (in the chains this module reads) whose comment is exactly one of these are removed, whatever
+        O(state) - for example the rules of an earlier guard that used another comment. O(comment) itself is
+        ignored here.
+    type: list
+    elements: str
+    default: []
   chain:
     description:
       - Chain to keep the rules in. Docker jumps to C(DOCKER-USER) before its own forwarding rules.
@@ -474,7 +482,7 @@ class Guard(object):
         chains, before, after, plans = {}, {}, {}, {}
         for f, cmd in cmds.items():
             scan = [p["chain"]] + (["FORWARD"] if p["chain"] != "FORWARD" else [])
-            current = {}
+            current, retired = {}, []
             for chain in scan:
                 listing, err = self.listing(cmd, chain)
                 if listing is None:
@@ -483,6 +491,9 @@ class Guard(object):
                                              "iptables enabled? It creates that chain." % (chain, err))
                     continue
                 current[chain] = guard_rules(listing, chain, p["comment"])
+                for old in p["remove_comments"]:
+                    if old and old != p["comment"]:
+                        retired += [["-D", chain] + rule for rule in guard_rules(listing, chain, old)]
             target = None
             if present:
                 target = p["chain"] if p["chain"] in current else ("FORWARD" if "FORWARD" in current else None)
@@ -491,8 +502,9 @@ class Guard(object):
             wanted = rule_specs(uplinks[f], sources[f], bridges,
                                 p["comment"], p["scope"]) if target else []
             chains[f] = target
-            plans[f] = [[cmd, "-w"] + c for c in plan_chains(current, target, wanted)]
-            before[f] = [rule_text(c, r) for c, rules in current.items() for r in rules]
+            plans[f] = [[cmd, "-w"] + c for c in retired + plan_chains(current, target, wanted)]
+            before[f] = [rule_text(c, r) for c, rules in current.items() for r in rules] + \
+                [rule_text(r[1], r[2:]) for r in retired]
             after[f] = [rule_text(target, w) for w in wanted] if target else []
         for f in FAMILIES:
             chains.setdefault(f, None)
@@ -533,6 +545,7 @@ def main():
             uplinks=dict(type="list", elements="str", aliases=["interface"]),
             ipv6=dict(type="bool", default=True),
             comment=dict(type="str", default="seed.fate lab isolation"),
+            remove_comments=dict(type="list", elements="str", default=[]),
             chain=dict(type="str", default="DOCKER-USER"),
             iptables=dict(type="str", default="iptables"),
             ip6tables=dict(type="str", default="ip6tables"),

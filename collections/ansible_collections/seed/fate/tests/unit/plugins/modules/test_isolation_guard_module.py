@@ -251,3 +251,16 @@ def test_missing_chain(run):
 def test_empty_comment_refused(run):
     r = run(FakeHost(), comment=" ", sources=["10.1.0.0/24"])
     assert r["failed"] and "comment" in r["msg"]
+
+
+def test_rules_of_an_earlier_comment_are_removed_with_the_seal(run):
+    old = '-A DOCKER-USER -o eth0 -m comment --comment "seed.fate lab isolation" -j DROP'
+    fake = FakeHost([old, CI], routes4=ROUTES4[:1])
+    r = run(fake, sources=["10.150.0.0/24"], remove_comments=["seed.fate lab isolation", OURS], _ansible_check_mode=True)
+    assert r["changed"] and fake.mutations() == []
+    r = run(fake, sources=["10.150.0.0/24"], remove_comments=["seed.fate lab isolation", OURS])
+    assert r["changed"] and old not in fake.chains["iptables"]["DOCKER-USER"] and CI in fake.chains["iptables"]["DOCKER-USER"]
+    # Its own comment is never removed that way, and a second run changes nothing.
+    assert fake.chains["iptables"]["DOCKER-USER"][:-1] == r["rules"]["ipv4"]
+    r = run(fake, sources=["10.150.0.0/24"], remove_comments=["seed.fate lab isolation", OURS])
+    assert not r["changed"]
