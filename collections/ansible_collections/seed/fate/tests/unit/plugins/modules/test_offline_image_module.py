@@ -183,9 +183,8 @@ def test_recipes_are_checked_in_one_run_over_the_top_level_options(monkeypatch, 
     assert [(i["image"], i["changed"], i["built"]) for i in res["images"]] == [
         ("sftest/a:1", False, False), ("sftest/b:1", True, False)]
     # The hash of an item is the one the single-image call computes for the same options.
-    single, dummy = run_module(monkeypatch, capsys, {"name": "sftest/b:1", "packages": ["bird2"], "suite": "bookworm",
-                                                 "_ansible_check_mode": True},
-                           lambda cmd: (0, labelled(current, "sha256:old"), ""))
+    single_args = {"name": "sftest/b:1", "packages": ["bird2"], "suite": "bookworm", "_ansible_check_mode": True}
+    single, dummy = run_module(monkeypatch, capsys, single_args, lambda cmd: (0, labelled(current, "sha256:old"), ""))
     assert res["images"][1]["recipe_hash"] == single["recipe_hash"]
     assert [c[1:3] for c in commands] == [["image", "inspect"], ["image", "inspect"]]
 
@@ -198,6 +197,6 @@ def test_a_bad_recipe_is_named_by_its_index(monkeypatch, capsys):
 
 
 def test_name_and_recipes_exclude_each_other(monkeypatch, capsys):
-    res, dummy = run_module(monkeypatch, capsys, {"name": "sftest/a:1", "recipes": [{"name": "sftest/b:1"}]},
-                        lambda cmd: (0, labelled("x"), ""))
+    both = {"name": "sftest/a:1", "recipes": [{"name": "sftest/b:1"}]}
+    res, dummy = run_module(monkeypatch, capsys, both, lambda cmd: (0, labelled("x"), ""))
     assert res["failed"] and "mutually exclusive" in res["msg"]
