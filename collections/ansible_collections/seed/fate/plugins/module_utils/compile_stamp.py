@@ -11,7 +11,8 @@ files, so the module answers from the stamp instead.
 The inputs are: every module option (the topology and the parties as given, the image, the switches), the
 seedemu that would run (its location, version and the time its
 files were installed), the collection's own code that turns a topology into a program and adapts its output,
-the host's capabilities (they decide the host adaptations) and the node image's software. The outputs are
+the host's capabilities (they decide the host adaptations), the node image's software and the
+environment variables the compile reads (``SEEDFATE_*``, ``SEEDEMU_*``; see :func:`compile_environment`). The outputs are
 the ``output/`` and ``ghost/`` trees. The stamp is ``<dest>/.seedfate-compile.json``.
 """
 
@@ -78,7 +79,14 @@ def code_identity(modules):
     return out
 
 
-def inputs_digest(params, seedemu, code, caps, software):
+def compile_environment(environ=None):
+    """The environment variables a compile reads: every ``SEEDFATE_*`` and ``SEEDEMU_*`` (for example
+    ``SEEDEMU_PATH``, ``SEEDFATE_LIGHT_STACK``, the testing switch ``SEEDFATE_TESTING_NO_IBGP``)."""
+    environ = os.environ if environ is None else environ
+    return dict((k, v) for k, v in environ.items() if k.startswith(("SEEDFATE_", "SEEDEMU_")))
+
+
+def inputs_digest(params, seedemu, code, caps, software, environment=None):
     doc = {
         "format": FORMAT,
         "params": params,
@@ -86,6 +94,7 @@ def inputs_digest(params, seedemu, code, caps, software):
         "code": code,
         "host_capabilities": caps,
         "offline_software": software,
+        "environment": environment or {},
         "python": list(sys.version_info[:3]),
     }
     return sha256_text(json.dumps(doc, sort_keys=True, default=str))

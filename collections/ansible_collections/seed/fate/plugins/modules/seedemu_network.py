@@ -788,7 +788,7 @@ class SeedemuNetwork(object):
         return compile_stamp.inputs_digest(
             dict((k, v) for k, v in self.p.items() if k != "skip_unchanged"),
             compile_stamp.seedemu_identity(seedemu_build.resolve_seedemu_path(self.p["seedemu_path"])),
-            me, self.caps, self.software)
+            me, self.caps, self.software, compile_stamp.compile_environment())
 
     def real_world_note(self, routers):
         names = ", ".join(routers)

@@ -45,6 +45,7 @@ def test_every_input_counts():
     assert digest(code={"topology": "b"}) != base
     assert digest(caps={"netem": True}) != base
     assert digest(software=["bird2", "nginx-light"]) != base
+    assert digest(environment={"SEEDFATE_TESTING_NO_IBGP": "1"}) != base
     # The order of a mapping does not.
     assert digest(params={"topology": {"ases": {"150": {}}}, "project": "seedfate"}) == base
 
@@ -81,3 +82,8 @@ def test_code_identity_reads_module_sources():
     assert set(ids) == {"compile_stamp", "naming"} and ids["compile_stamp"] != ids["naming"]
     with open(C.__file__, "rb") as f:
         assert ids["compile_stamp"] == C.sha256_text(f.read())
+
+
+def test_the_compile_environment_is_seedfate_and_seedemu_variables_only():
+    env = {"SEEDFATE_TESTING_NO_IBGP": "1", "SEEDEMU_PATH": "/x", "PATH": "/bin", "HOME": "/root"}
+    assert C.compile_environment(env) == {"SEEDFATE_TESTING_NO_IBGP": "1", "SEEDEMU_PATH": "/x"}
