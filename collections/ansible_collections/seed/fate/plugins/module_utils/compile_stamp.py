@@ -120,12 +120,7 @@ def trees_digest(dest, folders=("output", "ghost")):
 
 def load(dest):
     """The stamp, or None (no stamp, another format, unreadable)."""
-    raw = fileio.read_bytes(os.path.join(dest, STAMP_FILE))
-    try:
-        data = json.loads(raw.decode("utf-8")) if raw else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+    return fileio.read_record(os.path.join(dest, STAMP_FILE), FORMAT)
 
 
 def matches(dest, digest):
@@ -143,11 +138,3 @@ def save(dest, digest, result):
     data = {"format": FORMAT, "inputs": digest, "trees": trees_digest(dest), "result": result}
     fileio.write_if_changed(os.path.join(dest, STAMP_FILE), json.dumps(data, sort_keys=True, indent=1) + "\n",
                             mode=0o600)
-
-
-def forget(dest):
-    """Drop the stamp (before a compile rewrites the trees, so that a failed compile never leaves a stale one)."""
-    try:
-        os.unlink(os.path.join(dest, STAMP_FILE))
-    except OSError:
-        pass

@@ -71,12 +71,7 @@ def stamp_of(bundle_sha256, containers):
 
 
 def read_stamp(path):
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (IOError, OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+    return fileio.read_record(path, FORMAT)
 
 
 def judge(stamp, bundle_sha256, containers, expected=None):

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import json
 import os
 
 from ansible_collections.seed.fate.plugins.module_utils import pathsafe
@@ -25,6 +26,17 @@ def read_bytes(path):
             return f.read()
     except (IOError, OSError):
         return None
+
+
+def read_record(path, fmt):
+    """The JSON object in ``path`` when its ``format`` is ``fmt``, else None (missing, unreadable, another
+    format). For the small records seed.fate keeps beside what it wrote (deploy and compile records)."""
+    raw = read_bytes(path)
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and data.get("format") == fmt else None
 
 
 def atomic_write(path, data, mode=0o644):
