@@ -780,9 +780,12 @@ class SeedemuNetwork(object):
         if host_compat is not None:
             code.append(host_compat)
         me = compile_stamp.code_identity(code)
+        # The module runs as __main__ (AnsiballZ, or the in-process action): its source is asked for by its real name.
         loader = globals().get("__loader__")
+        spec = globals().get("__spec__")
         try:
-            me["seedemu_network"] = compile_stamp.sha256_text(loader.get_source(__name__) or "") if loader else None
+            own = spec.name if spec is not None else __name__
+            me["seedemu_network"] = compile_stamp.sha256_text(loader.get_source(own) or "") if loader else None
         except Exception:
             me["seedemu_network"] = None
         return compile_stamp.inputs_digest(
