@@ -32,7 +32,7 @@ description:
     plain list, a variable of the group C(fate_parties) set once, so it reads the same from every host,
     C(hostvars['party-<id>']) included; each party host also has its own entry as C(seedfate_party_entry).
   - "Party hosts carry the names the roles use, computed once (C(plugins/module_utils/naming.py)):
-    C(seedfate_projects) (compose project per cluster, C({training: confs-<id>, serving: serving-<id>})),
+    C(seedfate_projects) (compose project per cluster, C({training: confs-<id>, serving: serving-<id>, exchange: confs-exchange})),
     C(seedfate_containers) and C(seedfate_pod_containers) (C({cluster: {component: container}}) of the
     party's components and of the network pods that carry their addresses)."
   - Values read from the skeleton's files are marked unsafe, so they are never templated.

@@ -814,7 +814,8 @@ def party_hostvars(party, project, fate_version=None):
 
 def party_names(party):
     """The names the roles use for a party's stacks, from naming.py: ``seedfate_projects`` (compose project
-    of each cluster: confs-<id>, serving-<id>; serving's whether or not the party serves),
+    of each cluster: confs-<id>, serving-<id>; serving's whether or not the party serves;
+    ``exchange``: confs-exchange, the lab's exchange project, deployed by the one party host that runs it),
     ``seedfate_containers`` and ``seedfate_pod_containers`` ({cluster: {component: container}} of the
     party's components and of the network pods that carry their addresses)."""
     containers, pods = {}, {}
@@ -823,7 +824,8 @@ def party_names(party):
         containers[cluster] = dict((name, naming.container_name(bundle, name)) for name in comps)
         pods[cluster] = dict((name, naming.container_name(bundle, naming.pod_service(name))) for name in comps)
     return {
-        "seedfate_projects": dict((c, naming.bundle_project(c, party.party_id)) for c in naming.CLUSTERS),
+        "seedfate_projects": dict((c, naming.bundle_project(c, party.party_id))
+                                  for c in naming.CLUSTERS + (naming.EXCHANGE,)),
         "seedfate_containers": containers,
         "seedfate_pod_containers": pods,
     }

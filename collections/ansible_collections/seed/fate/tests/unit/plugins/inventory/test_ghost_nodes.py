@@ -187,7 +187,8 @@ def rendered_directory(inv, host):
 def test_party_host_names_for_the_roles(lab, monkeypatch):
     inv = inventory(write_cfg(lab.parent, ghost_dir="ghost"), monkeypatch)
     hv = inv.get_host("party-1001").get_vars()
-    assert hv["seedfate_projects"] == {"training": "confs-1001", "serving": "serving-1001"}
+    assert hv["seedfate_projects"] == {"training": "confs-1001", "serving": "serving-1001",
+                                       "exchange": "confs-exchange"}
     assert hv["seedfate_containers"]["training"]["python"] == "confs-1001-python-1"
     assert hv["seedfate_containers"]["serving"]["serving-proxy"] == "serving-1001-serving-proxy-1"
     assert hv["seedfate_pod_containers"]["training"]["proxy"] == "confs-1001-proxy-pod-1"

@@ -218,7 +218,8 @@ def test_reads_what_the_skeleton_stage_exports(tmp_path):
 def test_party_names_come_from_naming():
     p1, p2 = lab2().parties
     names = gm.party_names(p1)
-    assert names["seedfate_projects"] == {"training": "confs-1001", "serving": "serving-1001"}
+    assert names["seedfate_projects"] == {"training": "confs-1001", "serving": "serving-1001",
+                                          "exchange": "confs-exchange"}
     assert names["seedfate_containers"] == {
         "training": {"federation": "confs-1001-federation-1", "proxy": "confs-1001-proxy-1",
                      "python": "confs-1001-python-1"},
@@ -228,7 +229,8 @@ def test_party_names_come_from_naming():
     assert names["seedfate_pod_containers"]["serving"]["redis"] == "serving-1001-redis-pod-1"
     # A party without serving still has the name of its serving project, and no serving containers.
     names = gm.party_names(p2)
-    assert names["seedfate_projects"] == {"training": "confs-1002", "serving": "serving-1002"}
+    assert names["seedfate_projects"] == {"training": "confs-1002", "serving": "serving-1002",
+                                          "exchange": "confs-exchange"}
     assert list(names["seedfate_containers"]) == list(names["seedfate_pod_containers"]) == ["training"]
 
 
