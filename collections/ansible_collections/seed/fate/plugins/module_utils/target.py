@@ -370,7 +370,10 @@ def split_compose(compose, project, placement, party_networks=None, reserved=(),
         doc_services = {}
         keys = set()
         for name in names:
-            doc_services[name] = _rebase_paths(services[name], up)
+            entry = _rebase_paths(services[name], up)
+            # What the lab started on a host is found again by this label (teardown, leftovers).
+            entry["labels"] = dict(_labels(entry), **{naming.LAB_LABEL: project})
+            doc_services[name] = entry
             keys.update(_names(services[name].get("networks")))
         # The bridges this host owns, also those no node of it uses (a party's pods join them).
         keys.update(k for k, n in plan_networks.items() if n["kind"] == BRIDGE and n["owner"] == host)
@@ -383,6 +386,7 @@ def split_compose(compose, project, placement, party_networks=None, reserved=(),
                 doc_networks[key] = {"name": net["name"], "external": True}
             else:
                 entry = dict((k, v) for k, v in (networks[key] or {}).items() if k not in ("name", "external"))
+                entry["labels"] = dict(_labels(entry), **{naming.LAB_LABEL: project})
                 doc_networks[key] = dict([("name", net["name"])] + list(entry.items()))
         doc = {"name": naming.host_project(project, host), "services": doc_services}
         if doc_networks:
