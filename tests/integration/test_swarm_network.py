@@ -197,6 +197,8 @@ def test_teardown_leaves_every_host_clean(harness, lab):  # pylint: disable=rede
         assert lab_things(harness, i, lab.project) == [], "node %d" % i
         assert docker(harness, i, "ps", "-aq").stdout.split() == [], "node %d still runs containers" % i
         assert harness.swarm_state(i) == "inactive", "node %d is still in the swarm the lab created" % i
+        networks = docker(harness, i, "network", "ls", "--format", "{{.Name}}").stdout.split()
+        assert sorted(networks) == ["bridge", "host", "none"], "node %d: %s" % (i, networks)
     assert not Path(lab.build, "swarm.json").exists()
     doc = lab.play("-e", "network_state=absent")
     assert doc["stats"]["localhost"]["changed"] == 0
