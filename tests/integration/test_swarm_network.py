@@ -92,15 +92,6 @@ def started(harness, project):
     return sorted(rows)
 
 
-def vxlan_packets(harness, i):
-    out = swarmlab.run(["ip", "netns", "exec", harness.node(i)["netns"], "iptables", "-w", "-L", "INPUT", "-v", "-x",
-                        "-n"]).stdout
-    for line in out.splitlines():
-        if "swnet-vxlan" in line:
-            return int(line.split()[0])
-    raise AssertionError("no VXLAN counting rule in node %d:\n%s" % (i, out))
-
-
 @pytest.fixture(scope="module")
 def harness(request):
     pytest.importorskip("seedemu")
@@ -164,16 +155,15 @@ def test_network_across_three_hosts(harness, lab):  # pylint: disable=redefined-
     dst_ip = docker(harness, 3, "inspect", "--format",
                     '{{index .Config.Labels "org.seedsecuritylabs.seedemu.meta.net.0.address"}}', dst).stdout
     dst_ip = dst_ip.strip().split("/")[0]
-    swarmlab.run(["ip", "netns", "exec", harness.node(3)["netns"], "iptables", "-w", "-I", "INPUT", "-p", "udp",
-                  "--dport", "4789", "-m", "comment", "--comment", "swnet-vxlan"])
-    vx0 = vxlan_packets(harness, 3)
+    harness.count_vxlan(3, "swnet-vxlan")
+    vx0 = harness.vxlan_packets(3, "swnet-vxlan")
     rx0, tx0 = harness.veth_bytes(3)
     t = time.monotonic()
     proc = docker(harness, 1, "exec", src, "ping", "-c", "10", "-i", "0.2", "-W", "2", dst_ip, check=False)
     FIGURES["ping_10_s"] = time.monotonic() - t
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rx1, tx1 = harness.veth_bytes(3)
-    FIGURES["node3_vxlan_packets_in_during_10_pings"] = vxlan_packets(harness, 3) - vx0
+    FIGURES["node3_vxlan_packets_in_during_10_pings"] = harness.vxlan_packets(3, "swnet-vxlan") - vx0
     FIGURES["node3_link_bytes_during_10_pings"] = {"rx": rx1 - rx0, "tx": tx1 - tx0}
     assert FIGURES["node3_vxlan_packets_in_during_10_pings"] >= 10
     FIGURES["memory_mib"] = {n["hostname"]: harness.memory(n["index"]) for n in harness.nodes()}
