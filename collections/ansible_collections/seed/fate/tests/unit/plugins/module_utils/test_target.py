@@ -29,7 +29,8 @@ def compose():
         return yaml.safe_load(f)
 
 
-def plan(placement=None, parties=PARTIES, reserved=()):
+def plan(placement=None, parties=None, reserved=()):
+    parties = PARTIES if parties is None else parties
     doc = compose()
     checked = target.validate_placement(placement or PLACEMENT, HOSTS, target.lab_asns(doc), target.lab_has_ix(doc),
                                         list(parties))
