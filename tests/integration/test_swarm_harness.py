@@ -73,16 +73,6 @@ def ping(lab, src, dst_ip, count=1, size=56, check=False):
     return proc.returncode == 0
 
 
-def vxlan_packets(lab, i):
-    """Packets counted by the VXLAN counting rule in node i's own namespace (not the machine's iptables)."""
-    out = swarmlab.run(["ip", "netns", "exec", lab.node(i)["netns"], "iptables", "-w", "-L", "INPUT", "-v", "-x",
-                        "-n"]).stdout
-    for line in out.splitlines():
-        if "swarmlab-vxlan" in line:
-            return int(line.split()[0])
-    raise AssertionError("no VXLAN counting rule in %s:\n%s" % (lab.node(i)["netns"], out))
-
-
 @pytest.fixture(scope="module")
 def before():
     return machine_engine()
@@ -124,13 +114,12 @@ def test_overlay_across_hosts(lab):  # pylint: disable=redefined-outer-name
     # The traffic really crosses between the hosts: VXLAN packets arrive at host 3 and its link to the hub
     # carries the payload both ways.
     for i in (1, 3):
-        swarmlab.run(["ip", "netns", "exec", lab.node(i)["netns"], "iptables", "-w", "-I", "INPUT", "-p", "udp",
-                      "--dport", "4789", "-m", "comment", "--comment", "swarmlab-vxlan"])
+        lab.count_vxlan(i, "swarmlab-vxlan")
     rx0, tx0 = lab.veth_bytes(3)
-    vx0 = vxlan_packets(lab, 3)
+    vx0 = lab.vxlan_packets(3, "swarmlab-vxlan")
     ping(lab, 1, ip_of(3), count=20, size=1200, check=True)
     rx1, tx1 = lab.veth_bytes(3)
-    vx1 = vxlan_packets(lab, 3)
+    vx1 = lab.vxlan_packets(3, "swarmlab-vxlan")
     FIGURES["host3_link_bytes_during_20x1200B_ping"] = {"rx": rx1 - rx0, "tx": tx1 - tx0}
     FIGURES["host3_vxlan_packets_in"] = vx1 - vx0
     assert vx1 - vx0 >= 20

@@ -441,6 +441,21 @@ class Lab:
                                self.node(i)["veth"]]).stdout)[0]["stats64"]
         return data["rx"]["bytes"], data["tx"]["bytes"]
 
+    def count_vxlan(self, i, tag):
+        """Start counting the VXLAN packets (UDP 4789) arriving at node ``i``: a rule in its own namespace's INPUT
+        chain, with comment ``tag`` (the machine's iptables are not touched)."""
+        run(["ip", "netns", "exec", self.node(i)["netns"], "iptables", "-w", "-I", "INPUT", "-p", "udp",
+             "--dport", "4789", "-m", "comment", "--comment", tag])
+
+    def vxlan_packets(self, i, tag):
+        """Packets counted so far by node ``i``'s rule ``tag`` (see count_vxlan)."""
+        out = run(["ip", "netns", "exec", self.node(i)["netns"], "iptables", "-w", "-L", "INPUT", "-v", "-x",
+                   "-n"]).stdout
+        for line in out.splitlines():
+            if tag in line:
+                return int(line.split()[0])
+        raise AssertionError("no VXLAN counting rule %s in %s:\n%s" % (tag, self.node(i)["netns"], out))
+
     # ----- status -----
     def status(self):
         existing = set(_netns_names())

@@ -113,6 +113,23 @@ def discover_speakers(docker, project):
     return sorted(found)
 
 
+class Routed(object):
+    """A docker client for containers spread over several engines: ``exec`` goes to the engine that runs the
+    container (registered with :meth:`add`), else to ``default``. What :func:`poll` and :func:`missing_routes`
+    need, so that the swarm target's routers on every Docker host are asked like those on one engine."""
+
+    def __init__(self, default):
+        self.default = default
+        self.owner = {}
+
+    def add(self, client, containers):
+        for name in containers:
+            self.owner[name] = client
+
+    def exec(self, container, argv, timeout=None, data=None, user=None):
+        return self.owner.get(container, self.default).exec(container, argv, timeout=timeout, data=data, user=user)
+
+
 def _project_containers(docker, project, fields):
     """``docker ps -a`` of a compose project: one [name] + fields row per container (Go templates)."""
     fmt = "\t".join(("{{.Names}}",) + tuple(fields))

@@ -92,11 +92,19 @@ class DockerCli(object):
     With ``record``, every command run (as docker's argv, without the timeout wrapper) is kept in ``commands``.
     """
 
-    def __init__(self, run, binary="docker", timeout_bin=None, record=False):
+    def __init__(self, run, binary="docker", timeout_bin=None, record=False, host=None):
         self._run = run
         self.binary = binary
         self.timeout_bin = timeout_bin
         self.commands = [] if record else None
+        # A DOCKER_HOST URL (``docker -H``): another engine than the environment's (the swarm target's hosts).
+        self.host = host
+
+    def on_host(self, host):
+        """The same client talking to the engine at ``host`` (a DOCKER_HOST URL), sharing the command log."""
+        other = DockerCli(self._run, self.binary, self.timeout_bin, host=host)
+        other.commands = self.commands
+        return other
 
     @classmethod
     def from_module(cls, module, required=True, option="docker_cli", record=False):
@@ -129,7 +137,8 @@ class DockerCli(object):
 
     def run(self, args, data=None, timeout=None):
         """``docker <args>``: (rc, stdout, stderr)."""
-        return self.call([self.binary] + list(args), data=data, timeout=timeout)
+        head = [self.binary] + (["-H", self.host] if self.host else [])
+        return self.call(head + list(args), data=data, timeout=timeout)
 
     def check(self, args, data=None, timeout=None, what=None):
         """``docker <args>``'s stdout; raises DockerError naming ``what`` (default: the command) when it fails."""

@@ -61,6 +61,38 @@ def skeleton_network(project, asn, network):
     return "%s_net_%s_%s" % (project, asn, network)
 
 
+def compose_network(project, key):
+    """Docker name compose gives network ``key`` of project ``project`` (``net_150_net0`` -> ``<project>_net_150_net0``).
+
+    The split projects of the ``swarm`` target write it as each network's explicit ``name:`` so that a network
+    keeps today's name whichever project (or the ``networks`` operation) creates it.
+    """
+    return "%s_%s" % (project, key)
+
+
+# Deployment targets (issue 14, module_utils/target.py).
+# Label on what the swarm target creates outside compose (overlays, the anchor service): value = the lab's project.
+LAB_LABEL = "seed.fate/lab"
+# Folder of the build folder that holds one compose project per Docker host (<build>/hosts/<docker host>/).
+TARGET_HOSTS_DIR = "hosts"
+
+
+def compose_safe(text):
+    """``text`` as compose accepts it in a project name: lower case letters, digits, '-' and '_'."""
+    out = "".join(c if (c.isalnum() and c.isascii()) or c in "-_" else "-" for c in str(text).lower())
+    return out.strip("-_") or "x"
+
+
+def host_project(project, docker_host):
+    """Compose project of the emulated Internet's part on Docker host ``docker_host`` (swarm target)."""
+    return "%s-%s" % (project, compose_safe(docker_host))
+
+
+def anchor_service(project):
+    """Swarm service that makes the lab's overlays visible on every node (Compose-on-worker workaround)."""
+    return "%s-anchor" % project
+
+
 def ghost_node_id(asn, name):
     """NodeId seedemu gives a host: hnode_<asn>_<name>."""
     return "hnode_%s_%s" % (asn, name)

@@ -40,8 +40,16 @@ options:
     description:
       - Compose project of the emulated Internet; its containers whose seedemu role is a router or a route
         server are asked.
-      - At least one of O(project) and O(containers) is required.
+      - At least one of O(project), O(engines) and O(containers) is required.
     type: str
+  engines:
+    description:
+      - Several Docker engines (the C(swarm) deployment target), each with C(docker_host) (its DOCKER_HOST URL) and
+        C(project) (the compose project of the lab's part on it); the routers and route servers of every one are
+        asked, each through its own engine. O(containers) are asked through the default engine.
+    type: list
+    elements: dict
+    default: []
   containers:
     description:
       - Containers to ask, in addition to those found through O(project).
@@ -160,6 +168,7 @@ def main():
         argument_spec=dict(
             project=dict(type="str"),
             containers=dict(type="list", elements="str", default=[]),
+            engines=dict(type="list", elements="dict", default=[]),
             timeout=dict(type="int", default=180),
             interval=dict(type="float", default=2.0),
             birdc=dict(type="str", default="birdc"),
@@ -168,7 +177,7 @@ def main():
             route_timeout=dict(type="int", default=30),
             **DOCKER_CLI_SPEC
         ),
-        required_one_of=[("project", "containers")],
+        required_one_of=[("project", "containers", "engines")],
         supports_check_mode=True,
     )
     params = module.params
@@ -184,37 +193,56 @@ def main():
     if params["interval"] <= 0:
         module.fail_json(msg="interval must be more than 0, not %s" % params["interval"])
     docker = DockerCli.from_module(module)
+    # (client, compose project) to discover: the one engine, or each engine of the swarm target.
+    sources = [(docker, params["project"])] if params["project"] else []
+    for engine in params["engines"]:
+        if not engine.get("docker_host") or not engine.get("project"):
+            module.fail_json(msg="engines: each needs docker_host and project, got %r" % (engine,))
+        sources.append((docker.on_host(engine["docker_host"]), engine["project"]))
+    if params["engines"]:
+        docker = bird.Routed(docker)
 
     containers = list(params["containers"])
     route_targets = list(params["containers"]) if not params["route_asns"] else []
     stopped = []
-    if params["routes"] and params["project"]:
-        try:
-            routers = bird.discover_routers(docker, params["project"])
-        except RuntimeError as exc:
-            module.fail_json(msg=str(exc))
+    if params["routes"] and sources:
+        routers = []
+        for client, project in sources:
+            try:
+                found = bird.discover_routers(client, project)
+            except RuntimeError as exc:
+                module.fail_json(msg=str(exc))
+            routers.extend(found)
+            if params["engines"]:
+                docker.add(client, (name for name, _asn in found))
         wanted = set(params["route_asns"])
         route_targets.extend(name for name, asn in routers
                              if (not wanted or asn in wanted) and name not in route_targets)
         absent = sorted(wanted - set(asn for name, asn in routers))
         if absent:
             module.fail_json(msg="route_asns: compose project %s has no router in AS%s"
-                             % (params["project"], ", AS".join(str(a) for a in absent)),
+                             % (", ".join(p for _c, p in sources), ", AS".join(str(a) for a in absent)),
                              containers=containers, sessions=[], not_established=[], missing_routes=[],
                              route_targets=route_targets, elapsed=0.0)
-    if params["project"]:
+    for client, project in sources:
         try:
-            speakers = bird.discover_speakers(docker, params["project"])
+            speakers = bird.discover_speakers(client, project)
         except RuntimeError as exc:
             module.fail_json(msg=str(exc))
-        if not speakers and not containers:
+        if not speakers and not containers and not params["engines"]:
             module.fail_json(msg="compose project %s has no router or route-server containers: is it up?"
-                             % params["project"], containers=[], sessions=[], not_established=[], elapsed=0.0)
+                             % project, containers=[], sessions=[], not_established=[], elapsed=0.0)
+        if params["engines"]:
+            docker.add(client, (name for name, _state in speakers))
         for name, state in speakers:
             if name not in containers:
                 containers.append(name)
             if state != "running":
                 stopped.append("%s (container is %s)" % (name, state))
+    if params["engines"] and not containers:
+        module.fail_json(msg="compose projects %s have no router or route-server containers: are they up?"
+                         % ", ".join(p for _c, p in sources), containers=[], sessions=[], not_established=[],
+                         elapsed=0.0)
     if stopped:
         # A stopped router will not come up by waiting.
         module.fail_json(msg="router containers are not running: %s" % ", ".join(stopped),

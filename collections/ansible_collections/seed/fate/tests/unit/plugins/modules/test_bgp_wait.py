@@ -152,3 +152,39 @@ def test_every_birdc_and_route_poll_is_bounded(routed):
     assert not r.get("failed")
     execs = [b for b, c in zip(routed.bounds, calls) if c[1] == "exec"]
     assert execs and all(b == 15 for b in execs)
+
+
+# --- Several engines (the swarm target): each host's routers asked through its own engine ---
+
+def test_engines_each_through_its_own_host(monkeypatch, capsys):
+    calls = []
+    ps = {"unix:///a.sock": "r150\trunning\tBorderRouter\t150\nrs\trunning\tRoute Server\t100\n",
+          "unix:///b.sock": "r151\trunning\tBorderRouter\t151\n"}
+    owner = {"r150": "unix:///a.sock", "rs": "unix:///a.sock", "r151": "unix:///b.sock"}
+
+    def fake(self, argv, **kwargs):
+        argv = unbounded(argv)[1]
+        calls.append(argv)
+        assert argv[1] == "-H", argv
+        host, rest = argv[2], argv[3:]
+        if rest[0] == "ps":
+            assert "label=com.docker.compose.project=%s" % ("lab-a" if host.endswith("a.sock") else "lab-b") in rest
+            rows = [line.split("\t") for line in ps[host].splitlines()]
+            if "{{.State}}" in rest[-1]:  # speakers: name, state, role
+                return 0, "".join("%s\t%s\t%s\n" % (n, s, role) for n, s, role, _asn in rows), ""
+            return 0, "".join("%s\t%s\t%s\n" % (n, role, asn) for n, _s, role, asn in rows), ""
+        assert owner[rest[1]] == host, "%s asked through %s" % (rest[1], host)
+        if rest[2] == "ip":
+            return 0, "10.151.0.0/24 via 10.100.0.151 dev ix100\n10.150.0.0/24 dev net0\n", ""
+        return 0, UP, ""
+    monkeypatch.setattr(AnsibleModule, "run_command", fake)
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
+    engines = [{"docker_host": "unix:///a.sock", "project": "lab-a"}, {"docker_host": "unix:///b.sock", "project": "lab-b"}]
+    with patch_module_args({"engines": engines, "timeout": 5, "routes": ["10.151.0.0/24"], "route_asns": [150]}):
+        with pytest.raises(SystemExit):
+            bgp_wait.main()
+    r = json.loads(capsys.readouterr().out)
+    assert not r.get("failed"), r
+    assert sorted(r["containers"]) == ["r150", "r151", "rs"] and len(r["sessions"]) == 3
+    assert r["route_targets"] == ["r150"]
+    assert any(c[3:5] == ["exec", "r151"] for c in calls)
