@@ -325,7 +325,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         may come from (for messages)."""
         group = self.inventory.groups.get("all")
         found = dict(group.get_vars()) if group is not None else {}
-        sources = list(getattr(self.inventory, "processed_sources", None) or [])
+        # Files and folders only: the inventory manager records a folder's parse as None, and a host list
+        # ("a,b") is no place.
+        sources = [s for s in (getattr(self.inventory, "processed_sources", None) or []) if s and os.path.exists(s)]
         if path not in sources:
             sources.append(path)
         if group is not None:

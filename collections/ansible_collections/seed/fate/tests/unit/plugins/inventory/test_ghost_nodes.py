@@ -687,3 +687,22 @@ def test_a_docker_host_missing_from_the_docker_hosts_group_is_an_error(lab, monk
     hosts.write_text(json.dumps({"docker_hosts": {"hosts": {"dh-a": {}, "dh-b": {}}}}))
     inv = InventoryManager(loader=DataLoader(), sources=[str(hosts), cfg])
     assert docker_host_names(inv)["hnode_162_proxy"] == "dh-b"
+
+
+def test_lab_vars_skip_sources_that_are_no_place(lab, monkeypatch):
+    # The inventory manager records a folder's parse as None (molecule passes two inventory folders), and a host
+    # list is no file: neither may break the plugin's look for the lab's seedfate_target.
+    from ansible.plugins.loader import inventory_loader
+    monkeypatch.delenv("SEEDFATE_TARGET", raising=False)
+    data = InventoryData()
+    data.processed_sources.extend([None, "localhost,", str(lab.parent / "no-such-folder")])
+    inventory_loader.get(PLUGIN).parse(data, DataLoader(), write_cfg(lab.parent, ghost_dir="ghost"))
+    assert "party-1001" in data.hosts
+    assert "seedfate_docker_host_name" not in data.hosts["party-1001"].vars
+    # Through the manager with a folder parsed first, as molecule does.
+    monkeypatch.setattr(C, "INVENTORY_ENABLED", [PLUGIN, "ansible.builtin.yaml"])
+    first = lab.parent / "first"
+    first.mkdir()
+    (first / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"controller": {}}}}))
+    inv = InventoryManager(loader=DataLoader(), sources=[str(first), write_cfg(lab.parent, ghost_dir="ghost")])
+    assert "party-1002" in inv.hosts
