@@ -139,6 +139,30 @@ options:
     description: C(ansible_connection) of the component hosts (the FATE containers).
     type: str
     default: community.docker.docker
+  target:
+    description:
+      - The lab's deployment target (C(docs/multihost.md)). V(local) (one Docker engine) adds nothing to the
+        inventory. V(swarm) gives every party host and component host C(seedfate_docker_host_name), the inventory
+        host (group C(docker_hosts)) whose engine runs the party, from O(placement).
+      - When neither this option nor E(SEEDFATE_TARGET) is set, the lab's own C(seedfate_target) is used - as the
+        group C(all) has it in an inventory source parsed before this one, or in C(group_vars/all) beside this
+        file or beside an earlier source (the same variable the roles read, written once); else V(local).
+    type: str
+    choices: [local, swarm]
+    env:
+      - name: SEEDFATE_TARGET
+  placement:
+    description:
+      - "Under O(target=swarm), where each party runs - C({ix: <docker host>, ases: {<asn>: <docker host>},
+        parties: {<party id>: <docker host>}}); a party follows its AS's host unless C(parties) names it."
+      - When not set, the lab's own C(seedfate_placement), found like C(seedfate_target) (see O(target)).
+      - An AS with a party but no Docker host is an error naming the field and the file.
+      - A three-machine inventory is shown in C(docs/multihost.md) of this collection.
+      - "Component hosts get C(ansible_docker_extra_args: -H <url>), a template read when a task runs:
+        C(<url>) is the Docker host's C(seedfate_docker_host_from_controller), else its C(seedfate_docker_host)
+        (the URL is written once, on the Docker host). Party hosts get no environment from here: the roles
+        (through C(seed.fate.target), operation C(party)) point docker at C(seedfate_docker_host)."
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -180,15 +204,28 @@ import os
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
+from ansible.utils.vars import combine_vars
+from ansible.vars.plugins import get_vars_from_inventory_sources
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19: every string is a template
+    def trust_as_template(value):
+        return value
 
 from ansible_collections.seed.fate.plugins.module_utils import fate_versions
 from ansible_collections.seed.fate.plugins.module_utils import ghost_model
 from ansible_collections.seed.fate.plugins.module_utils import naming
+from ansible_collections.seed.fate.plugins.module_utils import target as target_mod
 from ansible_collections.seed.fate.plugins.module_utils import validate
 
 SUFFIXES = (".seedfate.yml", ".seedfate.yaml")
 BASE_NAMES = ("seedfate.yml", "seedfate.yaml")
 BASE_GROUPS = ("fate_parties", "fate_components", "cluster_%s" % naming.TRAINING, "cluster_%s" % naming.SERVING)
+# Under target swarm: how a component host's docker connection reaches its party's engine, read when a task runs
+# (the URL lives once, on the Docker host; from the controller it may differ, e.g. ssh://, hence _from_controller).
+COMPONENT_DOCKER_ARGS = ("-H {{ hostvars[seedfate_docker_host_name].seedfate_docker_host_from_controller"
+                         " | default(hostvars[seedfate_docker_host_name].seedfate_docker_host) }}")
 
 
 def _unsafe(value):
@@ -279,7 +316,67 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             project = project or ghost_model.read_compose_project(lab_file) or naming.SEEDEMU_DEFAULT_PROJECT
         except ghost_model.GhostModelError as exc:
             raise AnsibleParserError("%s (inventory source %s)" % (exc, path))
-        self._populate(lab, project, overrides, version)
+        docker_hosts = self._docker_hosts(path, lab)
+        self._populate(lab, project, overrides, version, docker_hosts)
+
+    def _lab_vars(self, path):
+        """The lab's variables of group ``all`` as known while parsing: those of earlier inventory sources, then
+        those of ``group_vars/all`` beside this file and beside earlier sources (vars plugins), with where they
+        may come from (for messages)."""
+        group = self.inventory.groups.get("all")
+        found = dict(group.get_vars()) if group is not None else {}
+        # Files and folders only: the inventory manager records a folder's parse as None, and a host list
+        # ("a,b") is no place.
+        sources = [s for s in (getattr(self.inventory, "processed_sources", None) or []) if s and os.path.exists(s)]
+        if path not in sources:
+            sources.append(path)
+        if group is not None:
+            found = combine_vars(found, get_vars_from_inventory_sources(self.loader, sources, [group], "all"))
+        folders = []
+        for source in sources:
+            folder = source if os.path.isdir(source) else os.path.dirname(source)
+            for name in ("all.yml", "all.yaml", "all.json", "all"):
+                candidate = os.path.join(folder, "group_vars", name)
+                if os.path.exists(candidate) and candidate not in folders:
+                    folders.append(candidate)
+        where = " or ".join(folders) if folders else "the inventory's group all"
+        return found, where
+
+    def _docker_hosts(self, path, lab):
+        """{party id: its Docker host's inventory name} under target swarm; None under local."""
+        lab_vars, lab_where = None, None
+        target = self.get_option("target")
+        where = path
+        if target is None:
+            lab_vars, lab_where = self._lab_vars(path)
+            target, where = lab_vars.get("seedfate_target"), lab_where
+        try:
+            target = target_mod.check_target(target, where)
+            if target != "swarm":
+                return None
+            placement, where = self.get_option("placement"), path
+            if placement is None:
+                if lab_vars is None:
+                    lab_vars, lab_where = self._lab_vars(path)
+                placement, where = lab_vars.get("seedfate_placement"), lab_where
+            if placement is None:
+                raise target_mod.PlacementError(
+                    "%s: seedfate_target is swarm but seedfate_placement is not set (set it beside seedfate_target, "
+                    "or the option placement of %s)" % (where, path))
+            placement = target_mod.check_placement(placement, where)
+            hosts = dict((p.party_id, target_mod.party_docker_host(placement, p.party_id, p.asn, where))
+                         for p in lab.parties)
+        except target_mod.PlacementError as exc:
+            raise AnsibleParserError("%s (inventory source %s)" % (exc, path))
+        known = self.inventory.groups.get("docker_hosts")
+        if known is not None and known.get_hosts():
+            names = set(h.name for h in known.get_hosts())
+            for party_id, host in sorted(hosts.items()):
+                if host not in names:
+                    raise AnsibleParserError(
+                        "%s: seedfate_placement puts party %s on %s, which is not in the group docker_hosts (%s) "
+                        "(inventory source %s)" % (where, party_id, host, ", ".join(sorted(names)), path))
+        return hosts
 
     def _fate_version(self, lab_file):
         """The option, else lab.json's fate_version, else the catalogue's default; checked."""
@@ -315,7 +412,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         # hostvars['party-<id>'] from another host: that read failed with "'hostvars' is undefined".
         self.inventory.set_variable("fate_parties", "seedfate_party_directory", list(directory))
 
-    def _populate(self, lab, project, overrides, version):
+    def _populate(self, lab, project, overrides, version, docker_hosts=None):
         strict = self.get_option("strict")
         compose = self.get_option("compose")
         groups = self.get_option("groups")
@@ -338,6 +435,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             hostvars = _unsafe(ghost_model.party_hostvars(party, project, version))
             hostvars.update(ghost_model.party_names(party))
             hostvars["seedfate_party_entry"] = directory[party.index]
+            if docker_hosts is not None:
+                hostvars["seedfate_docker_host_name"] = docker_hosts[party.party_id]
             extra = dict(connection)
             extra.update(overrides.get(str(party.party_id)) or {})
             self._set_vars(host, hostvars)
@@ -359,6 +458,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                         inventory.add_child(group, name)
                     hostvars = _unsafe(ghost_model.component_hostvars(comp, project))
                     hostvars["ansible_connection"] = component_connection
+                    if docker_hosts is not None:
+                        hostvars["seedfate_docker_host_name"] = docker_hosts[party.party_id]
+                        hostvars["ansible_docker_extra_args"] = trust_as_template(COMPONENT_DOCKER_ARGS)
                     self._set_vars(name, hostvars)
                     self._construct(name, hostvars, compose, groups, keyed_groups, strict)
 

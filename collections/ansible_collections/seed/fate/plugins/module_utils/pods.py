@@ -7,7 +7,8 @@ A component is healthy when its holder (``<component>-pod``) runs, holds the res
 skeleton's docker network, routes by default through the AS router, and the FATE container runs
 inside that same network namespace. Everything is read with one ``docker ps`` + one ``docker inspect``
 per round and, on the docker host itself, from ``/proc/<pid>/net/route`` (no ``docker exec``), so a
-check of a whole party costs a fraction of a second.
+check of a whole party costs a fraction of a second. An engine elsewhere (``DOCKER_HOST`` tcp:// or ssh://,
+``target.engine_is_local``) has pids that mean nothing here: its routes are read with ``docker exec``.
 
 A FATE container keeps the namespace it joined at start: if its holder is restarted (killed, host
 reboot), the container is left in an empty namespace while both look "running". Such containers
@@ -73,15 +74,20 @@ def _parse_time(value):
 
 
 class HostView(object):
-    """Reads a container's routes and namespace, from /proc when local, else via docker exec."""
+    """Reads a container's routes and namespace, from /proc when local, else via docker exec.
 
-    def __init__(self, docker, proc="/proc"):
+    ``local``: the engine runs on this machine (its containers' pids are this machine's); when false, /proc is
+    never read: routes come from ``docker exec``, and a namespace is unknown (staleness is judged by start times).
+    """
+
+    def __init__(self, docker, proc="/proc", local=True):
         self.docker = docker
         self.proc = proc
+        self.local = local
 
     def default_gateway(self, container):
         pid = container["State"].get("Pid") or 0
-        if pid:
+        if pid and self.local:
             try:
                 with open(os.path.join(self.proc, str(pid), "net", "route")) as f:
                     return parse_route_table(f.read())
@@ -93,7 +99,7 @@ class HostView(object):
 
     def netns(self, container):
         pid = container["State"].get("Pid") or 0
-        if not pid:
+        if not pid or not self.local:
             return None
         try:
             return os.readlink(os.path.join(self.proc, str(pid), "ns", "net"))

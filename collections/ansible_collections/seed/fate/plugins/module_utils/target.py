@@ -37,11 +37,13 @@ import copy
 import ipaddress
 import posixpath
 
-from ansible_collections.seed.fate.plugins.module_utils import naming
+from ansible_collections.seed.fate.plugins.module_utils import naming, validate
 
 LOCAL = "local"
 SWARM = "swarm"
 TARGETS = (LOCAL, SWARM)
+DEFAULT_TARGET = LOCAL
+PLACEMENT_KEYS = ("ix", "ases", "parties")
 
 ASN_LABEL = "org.seedsecuritylabs.seedemu.meta.asn"
 ROLE_LABEL = "org.seedsecuritylabs.seedemu.meta.role"
@@ -126,57 +128,98 @@ def lab_has_ix(compose):
         is_route_server(_labels(e)) for e in (compose.get("services") or {}).values())
 
 
-def validate_placement(placement, docker_hosts, asns, has_ix=True, parties=None, field="seedfate_placement"):
-    """The placement map checked and normalised: ``{"ix": host, "ases": {asn: host}, "parties": {id: host}}``.
+def _where(source, message):
+    return "%s: %s" % (source, message) if source else message
+
+
+def check_target(value, source=None):
+    """``value`` as a target name (None or empty: the default); PlacementError naming ``source`` otherwise."""
+    if value is None or value == "":
+        return DEFAULT_TARGET
+    if value not in TARGETS:
+        raise PlacementError(_where(source, "seedfate_target must be one of %s, got %s"
+                                    % (", ".join(TARGETS), validate.show(value))))
+    return value
+
+
+def _host_name(value, field, source):
+    try:
+        return validate.node_id(value, "Docker host name")
+    except validate.Invalid as exc:
+        raise PlacementError(_where(source, "seedfate_placement.%s: %s" % (field, exc)))
+
+
+def check_placement(placement, source=None):
+    """The placement's form checked, without the lab or the inventory: ``{ix: name or None, ases: {int asn: name},
+    parties: {int id: name}}``. Keys may be ints or decimal strings (YAML gives either); names are inventory host
+    names. ``source`` (the file it came from, when known) is named in every PlacementError."""
+    if placement is None:
+        placement = {}
+    if not isinstance(placement, dict):
+        raise PlacementError(_where(source, "seedfate_placement must be a dictionary {ix, ases, parties}, got %s"
+                                    % validate.show(placement)))
+    unknown = sorted(str(k) for k in placement if k not in PLACEMENT_KEYS)
+    if unknown:
+        raise PlacementError(_where(source, "seedfate_placement: unknown key(s) %s (known: %s)"
+                                    % (", ".join(unknown), ", ".join(PLACEMENT_KEYS))))
+    out = {"ix": None, "ases": {}, "parties": {}}
+    if placement.get("ix") is not None:
+        out["ix"] = _host_name(placement["ix"], "ix", source)
+    for field, check in (("ases", validate.asn), ("parties", validate.party_id)):
+        entries = placement.get(field) or {}
+        if not isinstance(entries, dict):
+            raise PlacementError(_where(source, "seedfate_placement.%s must be a dictionary {<%s>: <docker host>}, "
+                                                "got %s" % (field, "asn" if field == "ases" else "party id",
+                                                            validate.show(entries))))
+        for key, host in entries.items():
+            try:
+                number = check(key)
+            except validate.Invalid as exc:
+                raise PlacementError(_where(source, "seedfate_placement.%s.%s: %s" % (field, key, exc)))
+            if number in out[field]:
+                raise PlacementError(_where(source, "seedfate_placement.%s names %s twice" % (field, number)))
+            out[field][number] = _host_name(host, "%s.%s" % (field, key), source)
+    return out
+
+
+def validate_placement(placement, docker_hosts, asns, has_ix=True, parties=None, source=None):
+    """The placement checked against the inventory and the lab (:func:`check_placement` first, for its form).
 
     ``docker_hosts``: the names of the inventory group ``docker_hosts``; ``asns``: the lab's ASes; ``parties``:
-    the lab's party ids (None: not checked). Raises PlacementError naming the field at fault.
+    the lab's party ids (None: not checked). Returns the normal form of :func:`check_placement`. Raises
+    PlacementError naming the field at fault.
     """
     hosts = [str(h) for h in (docker_hosts or [])]
     if not hosts:
-        raise PlacementError("docker_hosts: no Docker host given (inventory group docker_hosts is empty)")
-    if not isinstance(placement, dict):
-        raise PlacementError("%s: a mapping with keys ix, ases, parties is needed, got %r" % (field, placement))
-    unknown = sorted(set(placement) - set(["ix", "ases", "parties"]))
-    if unknown:
-        raise PlacementError("%s: unknown key(s) %s (expected ix, ases, parties)" % (field, ", ".join(unknown)))
+        raise PlacementError(_where(source, "docker_hosts: no Docker host given (inventory group docker_hosts is "
+                                            "empty)"))
+    out = check_placement(placement, source)
 
-    def host(value, where):
-        if value is None or str(value) not in hosts:
-            raise PlacementError("%s.%s: %r is not a Docker host (group docker_hosts: %s)"
-                                 % (field, where, value, ", ".join(hosts)))
-        return str(value)
+    def member(value, where):
+        if value not in hosts:
+            raise PlacementError(_where(source, "seedfate_placement.%s: %r is not a Docker host (group docker_hosts: "
+                                                "%s)" % (where, value, ", ".join(hosts))))
 
-    out = {"ix": None, "ases": {}, "parties": {}}
-    if placement.get("ix") is not None or has_ix:
-        if placement.get("ix") is None:
-            raise PlacementError("%s.ix: the lab has internet exchanges; name the Docker host of their route "
-                                 "servers" % field)
-        out["ix"] = host(placement["ix"], "ix")
-    ases = placement.get("ases") or {}
-    if not isinstance(ases, dict):
-        raise PlacementError("%s.ases: a mapping ASN -> Docker host is needed, got %r" % (field, ases))
-    for key, value in ases.items():
-        if not str(key).isdigit():
-            raise PlacementError("%s.ases.%s: not an AS number" % (field, key))
-        asn = int(key)
+    if out["ix"] is None and has_ix:
+        raise PlacementError(_where(source, "seedfate_placement.ix: the lab has internet exchanges; name the Docker "
+                                            "host of their route servers"))
+    if out["ix"] is not None:
+        member(out["ix"], "ix")
+    for asn, host in out["ases"].items():
         if asn not in asns:
-            raise PlacementError("%s.ases.%s: AS%s is not in the lab (its ASes: %s)"
-                                 % (field, key, key, ", ".join(str(a) for a in asns)))
-        out["ases"][asn] = host(value, "ases.%s" % key)
+            raise PlacementError(_where(source, "seedfate_placement.ases.%s: AS%s is not in the lab (its ASes: %s)"
+                                        % (asn, asn, ", ".join(str(a) for a in asns))))
+        member(host, "ases.%s" % asn)
     missing = [a for a in asns if a not in out["ases"]]
     if missing:
-        raise PlacementError("%s.ases: AS%s not placed on any Docker host (every AS of the lab needs one)"
-                             % (field, ", AS".join(str(a) for a in missing)))
-    given = placement.get("parties") or {}
-    if not isinstance(given, dict):
-        raise PlacementError("%s.parties: a mapping party id -> Docker host is needed, got %r" % (field, given))
-    known = None if parties is None else set(str(p) for p in parties)
-    for key, value in given.items():
-        if known is not None and str(key) not in known:
-            raise PlacementError("%s.parties.%s: no such party (the lab's parties: %s)"
-                                 % (field, key, ", ".join(sorted(known))))
-        out["parties"][str(key)] = host(value, "parties.%s" % key)
+        raise PlacementError(_where(source, "seedfate_placement.ases: AS%s not placed on any Docker host (every AS "
+                                            "of the lab needs one)" % ", AS".join(str(a) for a in missing)))
+    known = None if parties is None else set(int(p) for p in parties)
+    for party_id, host in out["parties"].items():
+        if known is not None and party_id not in known:
+            raise PlacementError(_where(source, "seedfate_placement.parties.%s: no such party (the lab's parties: %s)"
+                                        % (party_id, ", ".join(str(p) for p in sorted(known)))))
+        member(host, "parties.%s" % party_id)
     return out
 
 
@@ -190,9 +233,31 @@ def host_of_ix(placement):
     return placement["ix"]
 
 
-def host_of_party(placement, party_id, asn):
-    """The Docker host of a party: named in ``parties``, else its AS's host."""
-    return placement["parties"].get(str(party_id)) or host_of_as(placement, asn)
+def party_docker_host(placement, party_id, asn, source=None):
+    """The Docker host of party ``party_id`` (in AS ``asn``): ``placement.parties[party_id]`` when named there,
+    else ``placement.ases[asn]``; a PlacementError naming the missing field (and ``source``) otherwise."""
+    party_id, asn = int(party_id), int(asn)
+    parties, ases = placement.get("parties") or {}, placement.get("ases") or {}
+    if party_id in parties:
+        return parties[party_id]
+    if asn in ases:
+        return ases[asn]
+    raise PlacementError(_where(source, "seedfate_placement.ases has no Docker host for AS %d, where party %d lives "
+                                        "(add seedfate_placement.ases.%d or seedfate_placement.parties.%d)"
+                                % (asn, party_id, asn, party_id)))
+
+
+def docker_environment(docker_host_url):
+    """The ``environment`` of the tasks that drive a Docker host's engine: {} for the local engine (nothing set)."""
+    return {"DOCKER_HOST": docker_host_url} if docker_host_url else {}
+
+
+def engine_is_local(docker_host_url):
+    """Whether the engine's processes are this machine's: no DOCKER_HOST, or a unix socket.
+
+    Only then may a container's ``State.Pid`` be read under this machine's ``/proc`` (pods.HostView).
+    """
+    return not docker_host_url or docker_host_url.startswith("unix://")
 
 
 def docker_host_env(hostvars, docker_host):
@@ -200,7 +265,7 @@ def docker_host_env(hostvars, docker_host):
     url = (hostvars.get(docker_host) or {}).get("seedfate_docker_host")
     if not url:
         raise PlacementError("%s: seedfate_docker_host is not set (the DOCKER_HOST URL of that engine)" % docker_host)
-    return {"DOCKER_HOST": url}
+    return docker_environment(url)
 
 
 # --------------------------------------------------------------------------------------------- the split
@@ -325,7 +390,7 @@ def split_compose(compose, project, placement, party_networks=None, reserved=(),
     for party_id, (asn, net) in sorted(party_networks.items()):
         key = "net_%s_%s" % (asn, net)
         if key in networks:
-            users[key].add(host_of_party(placement, party_id, asn))
+            users[key].add(party_docker_host(placement, party_id, asn))
 
     plan_networks = {}
     for key in sorted(networks):

@@ -21,7 +21,8 @@ description:
     O(restart_stale=true); that is the only change this module makes.
   - Fails after O(timeout) seconds with one line per problem, naming the party and the component.
   - Reads containers with one C(docker ps) and one C(docker inspect) per round, and routes from
-    C(/proc/<pid>/net/route) when the module runs on the Docker host (else through C(docker exec ... ip route)).
+    C(/proc/<pid>/net/route) when the module runs on the Docker host (C(DOCKER_HOST) unset or a C(unix://)
+    socket), else through C(docker exec ... ip route) (an engine at C(tcp://) or C(ssh://) has pids of its own).
 author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -117,6 +118,8 @@ rounds:
   sample: 1
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DOCKER_CLI_SPEC, DockerCli, DockerError
@@ -125,6 +128,7 @@ from ansible_collections.seed.fate.plugins.module_utils.pods import (
     compose_services,
     wait_healthy,
 )
+from ansible_collections.seed.fate.plugins.module_utils.target import engine_is_local
 
 
 def main():
@@ -154,7 +158,7 @@ def main():
     try:
         services = compose_services(docker, p["project_src"]) if p["project_src"] else None
         res = wait_healthy(
-            docker, p["project"], components, HostView(docker), services,
+            docker, p["project"], components, HostView(docker, local=engine_is_local(os.environ.get("DOCKER_HOST"))), services,
             timeout=0 if module.check_mode else p["timeout"], interval=p["interval"],
             restart_stale=p["restart_stale"], check_mode=module.check_mode,
         )

@@ -14,6 +14,7 @@ __metaclass__ = type
 import importlib
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -571,3 +572,138 @@ def test_entry_component_is_required(tmp_path):
     write_lab_2_2_0(tmp_path / "ghost", components=("fateflow", "rabbitmq"))
     with pytest.raises(AnsibleParserError, match=r"has no training nginx \(every party of FATE 2.2.0 needs one"):
         parse_direct(write_cfg(tmp_path, ghost_dir="ghost"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Deployment target (docs/multihost.md): party 1001 lives in AS 161, party 1002 in AS 162.
+
+SWARM_PLACEMENT = {"ix": "dh-a", "ases": {"161": "dh-a", "162": "dh-b"}, "parties": {}}
+
+
+def docker_host_names(inv):
+    return dict((h.name, h.get_vars().get("seedfate_docker_host_name")) for h in inv.hosts.values())
+
+
+def test_local_target_adds_nothing(lab, monkeypatch):
+    monkeypatch.delenv("SEEDFATE_TARGET", raising=False)
+    for cfg in (write_cfg(lab.parent, ghost_dir="ghost"),
+                write_cfg(lab.parent, ghost_dir="ghost", target="local", placement=SWARM_PLACEMENT)):
+        inv = inventory(cfg, monkeypatch)
+        for host in inv.hosts.values():
+            assert "seedfate_docker_host_name" not in host.get_vars(), host.name
+            assert "ansible_docker_extra_args" not in host.get_vars(), host.name
+
+
+def test_swarm_target_places_parties_and_components(lab, monkeypatch):
+    placement = dict(SWARM_PLACEMENT, parties={1002: "dh-c"})
+    inv = inventory(write_cfg(lab.parent, ghost_dir="ghost", target="swarm", placement=placement), monkeypatch)
+    names = docker_host_names(inv)
+    # A party follows its AS unless placement.parties names it; its components follow the party.
+    assert names["party-1001"] == "dh-a" and names["hnode_161_proxy"] == "dh-a"
+    assert names["party-1002"] == "dh-c" and names["hnode_162_python"] == "dh-c"
+    assert "ansible_docker_extra_args" not in inv.get_host("party-1001").get_vars()
+    # The component's docker connection reaches its party's engine: the URL is read from the Docker host when a
+    # task runs (from the controller's own URL when the Docker host has one).
+    inv.add_group("docker_hosts")
+    inv.add_host("dh-a", group="docker_hosts")
+    inv.get_host("dh-a").set_variable("seedfate_docker_host", "unix:///run/a/docker.sock")
+    inv.add_host("dh-c", group="docker_hosts")
+    inv.get_host("dh-c").set_variable("seedfate_docker_host", "unix:///var/run/docker.sock")
+    inv.get_host("dh-c").set_variable("seedfate_docker_host_from_controller", "ssh://fate@10.0.0.13")
+    loader = DataLoader()
+    manager = VariableManager(loader=loader, inventory=inv)
+    from ansible.vars.hostvars import HostVars
+    manager._hostvars = HostVars(inventory=inv, variable_manager=manager, loader=loader)
+    for comp, url in (("hnode_161_proxy", "unix:///run/a/docker.sock"), ("hnode_162_python", "ssh://fate@10.0.0.13")):
+        variables = manager.get_vars(host=inv.get_host(comp))
+        assert Templar(loader=loader, variables=variables).template(variables["ansible_docker_extra_args"]) == \
+            "-H " + url
+
+
+def test_swarm_target_and_placement_from_the_labs_group_vars(lab, monkeypatch):
+    monkeypatch.delenv("SEEDFATE_TARGET", raising=False)
+    group_vars = lab.parent / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "all.yml").write_text(json.dumps({"seedfate_target": "swarm", "seedfate_placement": SWARM_PLACEMENT}))
+    inv = inventory(write_cfg(lab.parent, ghost_dir="ghost"), monkeypatch)
+    names = docker_host_names(inv)
+    assert (names["party-1001"], names["party-1002"]) == ("dh-a", "dh-b")
+    # The option wins over the lab's variable.
+    inv = inventory(write_cfg(lab.parent, ghost_dir="ghost", target="local"), monkeypatch)
+    assert docker_host_names(inv)["party-1001"] is None
+
+
+def test_swarm_target_from_the_environment(lab, monkeypatch):
+    monkeypatch.setenv("SEEDFATE_TARGET", "swarm")
+    inv = inventory(write_cfg(lab.parent, ghost_dir="ghost", placement=SWARM_PLACEMENT), monkeypatch)
+    assert docker_host_names(inv)["party-1002"] == "dh-b"
+
+
+def test_an_as_with_a_party_but_no_docker_host_is_an_error(lab, monkeypatch):
+    monkeypatch.delenv("SEEDFATE_TARGET", raising=False)
+    cfg = write_cfg(lab.parent, ghost_dir="ghost", target="swarm", placement={"ases": {"161": "dh-a"}})
+    with pytest.raises(AnsibleParserError) as err:
+        parse_direct(cfg)
+    assert str(err.value) == ("%s: seedfate_placement.ases has no Docker host for AS 162, where party 1002 lives "
+                              "(add seedfate_placement.ases.162 or seedfate_placement.parties.1002) "
+                              "(inventory source %s)" % (cfg, cfg))
+    # From group_vars/all.yml: that file is named.
+    group_vars = lab.parent / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "all.yml").write_text(json.dumps({"seedfate_target": "swarm",
+                                                   "seedfate_placement": {"ases": {"161": "dh-a"}}}))
+    cfg = write_cfg(lab.parent, ghost_dir="ghost")
+    with pytest.raises(AnsibleParserError, match=r"^%s: seedfate_placement.ases has no Docker host for AS 162"
+                       % re.escape(str(group_vars / "all.yml"))):
+        parse_direct(cfg)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"target": "swarm"}, r"seedfate_target is swarm but seedfate_placement is not set"),
+    ({"target": "swarm", "placement": {"ases": {"161": "dh a"}}},
+     r"seedfate_placement.ases.161: Docker host name 'dh a' must start with a letter"),
+    ({"target": "swarm", "placement": {"hosts": {}}}, r"seedfate_placement: unknown key\(s\) hosts"),
+])
+def test_bad_swarm_settings_are_errors(lab, monkeypatch, options, message):
+    monkeypatch.delenv("SEEDFATE_TARGET", raising=False)
+    with pytest.raises(AnsibleParserError, match=message):
+        parse_direct(write_cfg(lab.parent, ghost_dir="ghost", **options))
+
+
+def test_a_docker_host_missing_from_the_docker_hosts_group_is_an_error(lab, monkeypatch):
+    from ansible.plugins.loader import inventory_loader
+    cfg = write_cfg(lab.parent, ghost_dir="ghost", target="swarm", placement=SWARM_PLACEMENT)
+    # The group as an earlier inventory source (hosts.yml) left it.
+    data = InventoryData()
+    data.add_group("docker_hosts")
+    for name in ("dh-a", "dh-c"):
+        data.add_host(name, group="docker_hosts")
+    with pytest.raises(AnsibleParserError, match=r"seedfate_placement puts party 1002 on dh-b, which is not in the "
+                                                 r"group docker_hosts \(dh-a, dh-c\)"):
+        inventory_loader.get(PLUGIN).parse(data, DataLoader(), cfg)
+    # Through the inventory manager, after a YAML source that has both hosts.
+    monkeypatch.setattr(C, "INVENTORY_ENABLED", [PLUGIN, "ansible.builtin.yaml"])
+    monkeypatch.setattr(C, "INVENTORY_ANY_UNPARSED_IS_FAILED", True)
+    hosts = lab.parent / "00-hosts.yml"
+    hosts.write_text(json.dumps({"docker_hosts": {"hosts": {"dh-a": {}, "dh-b": {}}}}))
+    inv = InventoryManager(loader=DataLoader(), sources=[str(hosts), cfg])
+    assert docker_host_names(inv)["hnode_162_proxy"] == "dh-b"
+
+
+def test_lab_vars_skip_sources_that_are_no_place(lab, monkeypatch):
+    # The inventory manager records a folder's parse as None (molecule passes two inventory folders), and a host
+    # list is no file: neither may break the plugin's look for the lab's seedfate_target.
+    from ansible.plugins.loader import inventory_loader
+    monkeypatch.delenv("SEEDFATE_TARGET", raising=False)
+    data = InventoryData()
+    data.processed_sources.extend([None, "localhost,", str(lab.parent / "no-such-folder")])
+    inventory_loader.get(PLUGIN).parse(data, DataLoader(), write_cfg(lab.parent, ghost_dir="ghost"))
+    assert "party-1001" in data.hosts
+    assert "seedfate_docker_host_name" not in data.hosts["party-1001"].vars
+    # Through the manager with a folder parsed first, as molecule does.
+    monkeypatch.setattr(C, "INVENTORY_ENABLED", [PLUGIN, "ansible.builtin.yaml"])
+    first = lab.parent / "first"
+    first.mkdir()
+    (first / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"controller": {}}}}))
+    inv = InventoryManager(loader=DataLoader(), sources=[str(first), write_cfg(lab.parent, ghost_dir="ghost")])
+    assert "party-1002" in inv.hosts

@@ -148,3 +148,43 @@ def test_wait_times_out_with_problems():
                        clock=clock, sleep=sleep)
     assert not r["ok"] and r["rounds"] == 4
     assert r["problems"][0][0] == "proxy"
+
+
+def _proc_with_routes(tmp_path, pid, gateway_hex):
+    """A fake /proc holding <pid>/net/route (default via gateway_hex) and <pid>/ns/net."""
+    net = tmp_path / str(pid) / "net"
+    net.mkdir(parents=True)
+    (net / "route").write_text("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+                               "eth0\t00000000\t%s\t0003\t0\t0\t0\t00000000\n" % gateway_hex)
+    (tmp_path / str(pid) / "ns").mkdir()
+    (tmp_path / str(pid) / "ns" / "net").symlink_to("net:[4026531999]")
+    return str(tmp_path)
+
+
+class ExecDocker(object):
+    """Answers `docker exec <c> ip -4 route show default` with a fixed gateway; records the calls."""
+
+    def __init__(self, gateway):
+        self.gateway, self.calls = gateway, []
+
+    def __call__(self, args):
+        self.calls.append(args)
+        if args[1] == "exec":
+            return 0, "default via %s dev eth0 \n" % self.gateway, ""
+        return 1, "", "unexpected"
+
+
+def test_host_view_reads_proc_only_for_a_local_engine(tmp_path):
+    # /proc says 10.152.0.254 (FE00980A little-endian); docker exec says 10.9.9.9: which one answered shows the path.
+    proc = _proc_with_routes(tmp_path, 100, "FE00980A")
+    pod = healthy()["confs-9999-proxy-pod-1"]
+    local_docker = ExecDocker("10.9.9.9")
+    local = P.HostView(DockerCli(local_docker), proc=proc)
+    assert local.default_gateway(pod) == "10.152.0.254"
+    assert local.netns(pod) == "net:[4026531999]"
+    assert local_docker.calls == []
+    remote_docker = ExecDocker("10.9.9.9")
+    remote = P.HostView(DockerCli(remote_docker), proc=proc, local=False)
+    assert remote.default_gateway(pod) == "10.9.9.9"
+    assert remote.netns(pod) is None
+    assert remote_docker.calls == [["docker", "exec", "confs-9999-proxy-pod-1", "ip", "-4", "route", "show", "default"]]

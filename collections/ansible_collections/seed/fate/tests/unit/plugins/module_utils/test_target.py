@@ -142,8 +142,8 @@ def test_placement_errors_name_the_field(placement, hosts, message):
 def test_party_host_follows_its_as_unless_named():
     doc = compose()
     checked = target.validate_placement(dict(PLACEMENT, parties={"9999": "node2"}), HOSTS, target.lab_asns(doc))
-    assert target.host_of_party(checked, 9999, 152) == "node2"
-    assert target.host_of_party(checked, "8888", 150) == "node1"
+    assert target.party_docker_host(checked, 9999, 152) == "node2"
+    assert target.party_docker_host(checked, "8888", 150) == "node1"
     assert target.host_of_ix(checked) == "node1"
     assert target.docker_host_env({"node1": {"seedfate_docker_host": "unix:///x.sock"}}, "node1") == {
         "DOCKER_HOST": "unix:///x.sock"}
