@@ -142,47 +142,48 @@ def check_target(value, source=None):
     return value
 
 
-def _host_name(value, field, source):
+def _host_name(value, where, source, field="seedfate_placement"):
     try:
         return validate.node_id(value, "Docker host name")
     except validate.Invalid as exc:
-        raise PlacementError(_where(source, "seedfate_placement.%s: %s" % (field, exc)))
+        raise PlacementError(_where(source, "%s.%s: %s" % (field, where, exc)))
 
 
-def check_placement(placement, source=None):
+def check_placement(placement, source=None, field="seedfate_placement"):
     """The placement's form checked, without the lab or the inventory: ``{ix: name or None, ases: {int asn: name},
     parties: {int id: name}}``. Keys may be ints or decimal strings (YAML gives either); names are inventory host
     names. ``source`` (the file it came from, when known) is named in every PlacementError."""
     if placement is None:
         placement = {}
     if not isinstance(placement, dict):
-        raise PlacementError(_where(source, "seedfate_placement must be a dictionary {ix, ases, parties}, got %s"
-                                    % validate.show(placement)))
+        raise PlacementError(_where(source, "%s must be a dictionary {ix, ases, parties}, got %s"
+                                    % (field, validate.show(placement))))
     unknown = sorted(str(k) for k in placement if k not in PLACEMENT_KEYS)
     if unknown:
-        raise PlacementError(_where(source, "seedfate_placement: unknown key(s) %s (known: %s)"
-                                    % (", ".join(unknown), ", ".join(PLACEMENT_KEYS))))
+        raise PlacementError(_where(source, "%s: unknown key(s) %s (known: %s)"
+                                    % (field, ", ".join(unknown), ", ".join(PLACEMENT_KEYS))))
     out = {"ix": None, "ases": {}, "parties": {}}
     if placement.get("ix") is not None:
-        out["ix"] = _host_name(placement["ix"], "ix", source)
-    for field, check in (("ases", validate.asn), ("parties", validate.party_id)):
-        entries = placement.get(field) or {}
+        out["ix"] = _host_name(placement["ix"], "ix", source, field)
+    for part, check in (("ases", validate.asn), ("parties", validate.party_id)):
+        entries = placement.get(part) or {}
         if not isinstance(entries, dict):
-            raise PlacementError(_where(source, "seedfate_placement.%s must be a dictionary {<%s>: <docker host>}, "
-                                                "got %s" % (field, "asn" if field == "ases" else "party id",
+            raise PlacementError(_where(source, "%s.%s must be a dictionary {<%s>: <docker host>}, "
+                                                "got %s" % (field, part, "asn" if part == "ases" else "party id",
                                                             validate.show(entries))))
         for key, host in entries.items():
             try:
                 number = check(key)
             except validate.Invalid as exc:
-                raise PlacementError(_where(source, "seedfate_placement.%s.%s: %s" % (field, key, exc)))
-            if number in out[field]:
-                raise PlacementError(_where(source, "seedfate_placement.%s names %s twice" % (field, number)))
-            out[field][number] = _host_name(host, "%s.%s" % (field, key), source)
+                raise PlacementError(_where(source, "%s.%s: %s" % (field, part, exc)))
+            if number in out[part]:
+                raise PlacementError(_where(source, "%s.%s names %s twice" % (field, part, number)))
+            out[part][number] = _host_name(host, "%s.%s" % (part, key), source, field)
     return out
 
 
-def validate_placement(placement, docker_hosts, asns, has_ix=True, parties=None, source=None):
+def validate_placement(placement, docker_hosts, asns, has_ix=True, parties=None, source=None,
+                       field="seedfate_placement"):
     """The placement checked against the inventory and the lab (:func:`check_placement` first, for its form).
 
     ``docker_hosts``: the names of the inventory group ``docker_hosts``; ``asns``: the lab's ASes; ``parties``:
@@ -193,32 +194,32 @@ def validate_placement(placement, docker_hosts, asns, has_ix=True, parties=None,
     if not hosts:
         raise PlacementError(_where(source, "docker_hosts: no Docker host given (inventory group docker_hosts is "
                                             "empty)"))
-    out = check_placement(placement, source)
+    out = check_placement(placement, source, field)
 
     def member(value, where):
         if value not in hosts:
-            raise PlacementError(_where(source, "seedfate_placement.%s: %r is not a Docker host (group docker_hosts: "
-                                                "%s)" % (where, value, ", ".join(hosts))))
+            raise PlacementError(_where(source, "%s.%s: %r is not a Docker host (group docker_hosts: "
+                                                "%s)" % (field, where, value, ", ".join(hosts))))
 
     if out["ix"] is None and has_ix:
-        raise PlacementError(_where(source, "seedfate_placement.ix: the lab has internet exchanges; name the Docker "
-                                            "host of their route servers"))
+        raise PlacementError(_where(source, "%s.ix: the lab has internet exchanges; name the Docker "
+                                            "host of their route servers" % field))
     if out["ix"] is not None:
         member(out["ix"], "ix")
     for asn, host in out["ases"].items():
         if asn not in asns:
-            raise PlacementError(_where(source, "seedfate_placement.ases.%s: AS%s is not in the lab (its ASes: %s)"
-                                        % (asn, asn, ", ".join(str(a) for a in asns))))
+            raise PlacementError(_where(source, "%s.ases.%s: AS%s is not in the lab (its ASes: %s)"
+                                        % (field, asn, asn, ", ".join(str(a) for a in asns))))
         member(host, "ases.%s" % asn)
     missing = [a for a in asns if a not in out["ases"]]
     if missing:
-        raise PlacementError(_where(source, "seedfate_placement.ases: AS%s not placed on any Docker host (every AS "
-                                            "of the lab needs one)" % ", AS".join(str(a) for a in missing)))
+        raise PlacementError(_where(source, "%s.ases: AS%s not placed on any Docker host (every AS "
+                                            "of the lab needs one)" % (field, ", AS".join(str(a) for a in missing))))
     known = None if parties is None else set(int(p) for p in parties)
     for party_id, host in out["parties"].items():
         if known is not None and party_id not in known:
-            raise PlacementError(_where(source, "seedfate_placement.parties.%s: no such party (the lab's parties: %s)"
-                                        % (party_id, ", ".join(str(p) for p in sorted(known)))))
+            raise PlacementError(_where(source, "%s.parties.%s: no such party (the lab's parties: %s)"
+                                        % (field, party_id, ", ".join(str(p) for p in sorted(known)))))
         member(host, "parties.%s" % party_id)
     return out
 
