@@ -92,7 +92,7 @@ docker-tier: venv
 # stand-ins) and molecule `fate22` (real FATE 2.2.0 jobs across the routers).
 # The mini-Internet example (marker mini_internet, several minutes) has a tier of its own: mini-internet-tier.
 seedemu-tier: venv
-	scripts/run-pytest -m "seedemu and not mini_internet" --durations=10
+	scripts/run-pytest -m "seedemu and not mini_internet and not swarm" --durations=10
 
 # The mini-Internet example brought up for real (inventories/mini-internet: 19 ASes, about 30 containers).
 mini-internet-tier: venv
