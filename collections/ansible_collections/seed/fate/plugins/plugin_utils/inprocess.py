@@ -55,7 +55,9 @@ except ImportError:  # pragma: no cover (another ansible-core)
 
 try:
     from ansible.vars.clean import remove_internal_keys
-except ImportError:  # pragma: no cover
+    from ansible.executor.interpreter_discovery import discover_interpreter, InterpreterDiscoveryRequiredError
+    from ansible.executor.module_common import _get_shebang
+except ImportError:  # pragma: no cover (another ansible-core)
     remove_internal_keys = None
 
 PROFILE = "legacy"
@@ -122,19 +124,38 @@ class InProcessModuleAction(ActionBase):
             return "become or async"
         if self._compute_environment_string():
             return "the task sets environment variables"
-        try:
-            bits, _path = self._configure_module(module_name=fqn.replace(COLLECTION_MODULES, "seed.fate."),
-                                                 module_args=dict(self._task.args), task_vars=task_vars)
-        except Exception as exc:  # the normal path reports it the usual way
-            return "module not configurable here: %s" % exc
-        shebang = (bits.shebang or "").replace("#!", "", 1).strip().split()
-        if getattr(bits, "module_style", None) != "new" or not shebang or len(shebang) != 1:
-            return "not a new-style Python module with a plain interpreter line"
-        if not same_interpreter(shebang[0]):
-            return "its interpreter %s is not this Python (%s)" % (shebang[0], sys.executable)
-        if getattr(bits, "serialization_profile", PROFILE) != PROFILE:
-            return "serialisation profile %s" % bits.serialization_profile
+        interpreter = self._interpreter(task_vars)
+        if interpreter is None:
+            return "the interpreter of this host is not known here"
+        if not same_interpreter(interpreter):
+            return "its interpreter %s is not this Python (%s)" % (interpreter, sys.executable)
         return None
+
+    def _interpreter(self, task_vars):
+        """The Python the module would run with on this host, as a module run decides it (the host's
+        ansible_python_interpreter, else the configured one, else interpreter discovery, whose answer is kept as a
+        fact exactly as a module run keeps it) - without building the module's payload, which costs more than most
+        of these modules' work. None when it cannot be told here (then the module runs as a process)."""
+        remote_is_local = bool(getattr(self._connection, "_remote_is_local", False))
+        try:
+            _shebang, interpreter = _get_shebang("/usr/bin/python", task_vars, self._templar,
+                                                 remote_is_local=remote_is_local)
+        except InterpreterDiscoveryRequiredError as idre:
+            if self._task.delegate_to and not self._task.delegate_facts:
+                return None
+            try:
+                found = discover_interpreter(action=self, interpreter_name=idre.interpreter_name,
+                                             discovery_mode=idre.discovery_mode, task_vars=task_vars)
+            except Exception:  # the module run reports discovery problems the usual way
+                return None
+            key = "discovered_interpreter_%s" % idre.interpreter_name
+            task_vars.setdefault("ansible_facts", {})[key] = found
+            # Given back to the controller with the result, as _execute_module does.
+            self._discovered_interpreter_key, self._discovered_interpreter = key, found
+            interpreter = found
+        except Exception:  # another ansible-core: let the module run decide
+            return None
+        return interpreter if isinstance(interpreter, str) and interpreter else None
 
     def _run_here(self, fqn, task_vars):
         self._display.vvv("seed.fate: running %s in the controller's worker process" % fqn)
@@ -176,6 +197,8 @@ class InProcessModuleAction(ActionBase):
         res = {"rc": rc, "stdout": stdout, "stdout_lines": stdout.splitlines(), "stderr": "", "stderr_lines": []}
         data = self._parse_returned_data(res, PROFILE)
         remove_internal_keys(data)
+        if self._discovered_interpreter_key:
+            data.setdefault("ansible_facts", {})[self._discovered_interpreter_key] = self._discovered_interpreter
         return data
 
 
