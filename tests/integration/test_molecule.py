@@ -3,6 +3,7 @@
 default: three parties on this machine's Docker engine, stand-in skeleton and FATE stand-ins (no seedemu).
 lab:     the full lab on real seedemu (BGP, network pods across emulated routers).
 fate22:  real FATE 2.2.0 on real seedemu: toy and hetero-LR jobs across the emulated routers, report.json.
+swarm:   the lab over three Docker hosts of this machine (tests/multihost/swarmlab.py, root), seedfate_target swarm.
 """
 
 import os
@@ -53,3 +54,11 @@ def test_molecule_lab():
 @pytest.mark.fate22
 def test_molecule_fate22():
     check(molecule("fate22", timeout=3600))
+
+
+@pytest.mark.docker
+@pytest.mark.seedemu
+@pytest.mark.swarm
+@pytest.mark.slow
+def test_molecule_swarm():
+    check(molecule("swarm", timeout=1800))

@@ -64,25 +64,6 @@ def standin_images():
     return sorted(i for i in out if not i.startswith("seedfate-standin/base:"))
 
 
-def copy_images(lab, images):
-    """One docker save of every image (their layers are shared), loaded into every host in parallel."""
-    tar = Path(lab.data_base) / "swpty-images.tar"
-    try:
-        with open(tar, "wb") as out:
-            subprocess.run(["docker", "-H", swarmlab.MACHINE_ENGINE, "save"] + list(images), stdout=out, check=True,
-                           timeout=900)
-        loads = []
-        for node in lab.nodes():
-            with open(tar, "rb") as src:
-                loads.append(subprocess.Popen(["docker", "-H", node["docker_host"], "load", "-q"], stdin=src,
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        for proc in loads:
-            _out, err = proc.communicate(timeout=900)
-            assert proc.returncode == 0, err
-    finally:
-        tar.unlink(missing_ok=True)
-
-
 def stand_in_for_the_network(lab):
     """Per host: the AS bridge and its router; the IX overlay joining the routers, with static routes."""
     lab.docker(1, "network", "create", "-d", "overlay", "--attachable", "--subnet", "10.%d.0.0/24" % IX, IX_NET)
@@ -169,7 +150,7 @@ def lab(request):
     start = time.monotonic()
     times = lab.up([])
     t = time.monotonic()
-    copy_images(lab, [NODE_IMAGE] + standin_images())
+    lab.copy_images([NODE_IMAGE] + standin_images())
     FIGURES["images_copied_s"] = time.monotonic() - t
     stand_in_for_the_network(lab)
     FIGURES["harness_up_s"] = time.monotonic() - start

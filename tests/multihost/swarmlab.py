@@ -341,39 +341,41 @@ class Lab:
         return True
 
     def copy_images(self, images):
-        """docker save from the machine's engine, docker load into each node lacking that image id.
+        """docker save from the machine's engine, docker load into each node lacking an image's id.
 
-        Returns the number of (image, node) copies made.
+        One ``docker save`` of every image some node lacks (images built on one base share its layers), loaded
+        into those nodes in parallel. Returns the number of (image, node) copies made.
         """
-        copies = 0
+        missing = {}  # node index -> images it lacks
         for image in images:
             image_id = run(["docker", "-H", MACHINE_ENGINE, "image", "inspect", "--format", "{{.Id}}",
                             image]).stdout.strip()
-            missing = [i for i in range(1, self.count + 1)
-                       if self.docker(i, "image", "inspect", "--format", "{{.Id}}", image,
-                                      check=False).stdout.strip() != image_id]
-            if not missing:
-                continue
-            tar = self.data_base / ("image-%s.tar" % image_id.split(":")[-1][:12])
-            try:
-                with open(tar, "wb") as out:
-                    subprocess.run(["docker", "-H", MACHINE_ENGINE, "save", image], stdout=out, check=True,
-                                   timeout=600)
-                loads = []
-                for i in missing:  # in parallel: each load reads the same file
-                    with open(tar, "rb") as src:
-                        loads.append((i, subprocess.Popen(["docker", "-H", self.node(i)["docker_host"], "load", "-q"],
-                                                          stdin=src, stdout=subprocess.PIPE,
-                                                          stderr=subprocess.PIPE, text=True)))
-                for i, proc in loads:
-                    _out, err = proc.communicate(timeout=600)
-                    if proc.returncode:
-                        raise RuntimeError("docker load of %s into %s failed: %s"
-                                           % (image, self.node(i)["hostname"], err.strip()))
-                    copies += 1
-            finally:
-                tar.unlink(missing_ok=True)
-        return copies
+            for i in range(1, self.count + 1):
+                if self.docker(i, "image", "inspect", "--format", "{{.Id}}", image,
+                               check=False).stdout.strip() != image_id:
+                    missing.setdefault(i, []).append(image)
+        if not missing:
+            return 0
+        wanted = [image for image in images if any(image in lacks for lacks in missing.values())]
+        tar = self.data_base / ("images-%d.tar" % os.getpid())
+        try:
+            with open(tar, "wb") as out:
+                subprocess.run(["docker", "-H", MACHINE_ENGINE, "save"] + wanted, stdout=out, check=True,
+                               timeout=900)
+            loads = []
+            for i in sorted(missing):  # in parallel: each load reads the same file
+                with open(tar, "rb") as src:
+                    loads.append((i, subprocess.Popen(["docker", "-H", self.node(i)["docker_host"], "load", "-q"],
+                                                      stdin=src, stdout=subprocess.PIPE,
+                                                      stderr=subprocess.PIPE, text=True)))
+            for i, proc in loads:
+                _out, err = proc.communicate(timeout=900)
+                if proc.returncode:
+                    raise RuntimeError("docker load of %s into %s failed: %s"
+                                       % (", ".join(wanted), self.node(i)["hostname"], err.strip()))
+        finally:
+            tar.unlink(missing_ok=True)
+        return sum(len(lacks) for lacks in missing.values())
 
     def swarm_state(self, i):
         return self.docker(i, "info", "--format", "{{.Swarm.LocalNodeState}}", check=False).stdout.strip()
