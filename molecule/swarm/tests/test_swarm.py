@@ -3,7 +3,7 @@
 Each party's containers are on its own host and nowhere else, nothing of the lab is on this machine's own engine,
 BGP is Established on the routers of every host, a probe from party 23600 (host 1) to party 23800 (host 3)
 arrives at host 3 as VXLAN packets, and playbooks/verify.yml passes across the hosts. Figures (memory per host,
-the harness's data roots) go to build/figures.json for docs/multihost.md.
+the harness's data roots) go to build/swarmlab/figures-swmol.json (kept after destroy) for docs/multihost.md.
 """
 
 import json
@@ -16,7 +16,6 @@ import pytest
 
 SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.dirname(os.path.dirname(SCENARIO)))
-BUILD = os.path.join(SCENARIO, "build")
 sys.path.insert(0, os.path.join(REPO, "tests", "multihost"))
 sys.path.insert(0, os.path.join(REPO, "collections"))
 import swarmlab  # noqa: E402  pylint: disable=wrong-import-position
@@ -78,7 +77,8 @@ def names(i, *filters):
 
 
 def figures(**more):
-    path = os.path.join(BUILD, "figures.json")
+    os.makedirs(str(swarmlab.STATE_DIR), exist_ok=True)
+    path = os.path.join(str(swarmlab.STATE_DIR), "figures-swmol.json")
     data = {}
     if os.path.exists(path):
         with open(path) as f:
@@ -132,10 +132,15 @@ def test_probe_from_host1_to_host3_crosses_as_vxlan():
     dst = HV[PARTIES["23800"]]["seedfate_clusters"]["training"]["proxy"]["address"]
     HARNESS.count_vxlan(3, "sftest-swmol-vxlan")
     before = HARNESS.vxlan_packets(3, "sftest-swmol-vxlan")
+    rx, tx = HARNESS.veth_bytes(3)
     r = docker(1, "exec", src, "ping", "-n", "-c", "5", "-i", "0.2", "-W", "2", dst)
     assert r.returncode == 0, r.stdout + r.stderr
     arrived = HARNESS.vxlan_packets(3, "sftest-swmol-vxlan") - before
     assert arrived >= 5, arrived
+    rx1, tx1 = HARNESS.veth_bytes(3)
+    figures(host3_vxlan_packets_in_during_5_pings=arrived,
+            host3_link_bytes_during_5_pings={"rx": rx1 - rx, "tx": tx1 - tx},
+            ping_rtt=r.stdout.strip().splitlines()[-1])
 
 
 def test_verify_play_passes_across_the_hosts():
