@@ -89,7 +89,8 @@ docker-tier: venv
 	scripts/run-pytest -m "docker and not seedemu and not swarm" --durations=10
 
 # The emulated Internet: seedemu skeleton, BGP bring-up, the fork-style program, molecule `lab` (1.3.0
-# stand-ins) and molecule `fate22` (real FATE 2.2.0 jobs across the routers).
+# stand-ins), molecule `fate22` (real FATE 2.2.0 jobs across the routers) and molecule `swarm` (the lab over
+# three Docker hosts of this machine; root).
 # The mini-Internet example (marker mini_internet, several minutes) has a tier of its own: mini-internet-tier.
 seedemu-tier: venv
 	scripts/run-pytest -m "seedemu and not mini_internet and not swarm" --durations=10
@@ -104,7 +105,7 @@ fate22-tier: venv
 	scripts/run-pytest -m fate22
 
 # Three Docker hosts on this machine joined by a Swarm overlay (tests/multihost/swarmlab.py); needs root.
-# Not part of `make test` yet.
+# Of these only molecule `swarm` (marked seedemu too) is part of `make test`, in the seedemu tier.
 swarm-tier: venv
 	scripts/run-pytest -m swarm -s --durations=10
 
