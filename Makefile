@@ -105,7 +105,7 @@ fate22-tier: venv
 	scripts/run-pytest -m fate22
 
 # Three Docker hosts on this machine joined by a Swarm overlay (tests/multihost/swarmlab.py); needs root.
-# Of these only molecule `swarm` (marked seedemu too) is part of `make test`, in the seedemu tier.
+# Not part of `make test`; molecule `swarm` (marker seedemu, not swarm) runs the whole lab on it in the seedemu tier.
 swarm-tier: venv
 	scripts/run-pytest -m swarm -s --durations=10
 

@@ -56,9 +56,11 @@ def test_molecule_fate22():
     check(molecule("fate22", timeout=3600))
 
 
+# Not marked swarm: that marker's tests (the harness's own) stay out of the seedemu tier, this scenario is in it.
 @pytest.mark.docker
 @pytest.mark.seedemu
-@pytest.mark.swarm
 @pytest.mark.slow
 def test_molecule_swarm():
+    if os.geteuid() != 0:
+        pytest.skip("molecule swarm needs root: its harness runs a dockerd per network namespace")
     check(molecule("swarm", timeout=1800))

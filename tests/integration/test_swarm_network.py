@@ -31,9 +31,7 @@ from test_network_seedemu import Lab  # noqa: E402  pylint: disable=wrong-import
 
 from ansible_collections.seed.fate.plugins.module_utils import bird  # noqa: E402
 
-# Not marked seedemu: the seedemu tier runs molecule `swarm` (which covers this end to end) and not this test;
-# without seedemu the fixture skips it.
-pytestmark = [pytest.mark.swarm, pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.swarm, pytest.mark.seedemu, pytest.mark.docker, pytest.mark.slow]
 
 NAME = "swnet"
 SUBNET = "192.168.251.0/24"
