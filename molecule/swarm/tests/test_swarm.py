@@ -30,17 +30,6 @@ PLACED = {"23600": 1, "23700": 2, "23800": 3}
 STANDINS = os.path.join(REPO, "playbooks", "vars", "fate-standins.yml")
 
 
-def plain(obj):
-    """ansible-inventory writes values read from files as {"__ansible_unsafe": value}."""
-    if isinstance(obj, dict):
-        if set(obj) == {"__ansible_unsafe"}:
-            return obj["__ansible_unsafe"]
-        return dict((k, plain(v)) for k, v in obj.items())
-    if isinstance(obj, list):
-        return [plain(v) for v in obj]
-    return obj
-
-
 def ansible_env():
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), MOLECULE_SCENARIO_DIRECTORY=SCENARIO,
                ANSIBLE_NOCOLOR="1")
@@ -53,7 +42,8 @@ def inventory():
     r = subprocess.run([exe, "-i", os.path.join(SCENARIO, "inventory"), "--list"], capture_output=True, text=True,
                        cwd=REPO, env=ansible_env(), timeout=120)
     assert r.returncode == 0, r.stderr
-    return plain(json.loads(r.stdout))
+    # Strings read from files come wrapped as {"__ansible_unsafe": "..."}.
+    return json.loads(r.stdout, object_hook=lambda o: o["__ansible_unsafe"] if list(o) == ["__ansible_unsafe"] else o)
 
 
 INV = inventory()
