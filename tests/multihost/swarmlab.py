@@ -4,10 +4,17 @@
 Each host is a network namespace ``<name>-sw<i>`` with its own ``dockerd`` (own data root, exec root, socket,
 pidfile, containerd namespaces, cgroup parent, key file and hostname). The namespaces hang off a bridge in a
 hub namespace ``<name>-hub`` and hold one address each in a private /24 without a default route: nothing they
-send leaves the machine. Images are copied from the machine's engine (``docker save`` / ``docker load``, since
-nothing can be pulled), node 1 initialises a swarm and the others join it.
+send leaves the machine. Images come from the machine's engine, since nothing can be pulled: by default
+``docker save`` into node 1 (``docker load``), and the other nodes, before their daemons first start, get node
+1's image store as hard links (data roots on the harness's tmpfs); with ``--link-images`` every node's data root
+is on disk inside the machine engine's data root (a hard link cannot cross mounts) and the images' layers and
+metadata are hard links of the machine engine's own: no save, no load, about a second for gigabytes of images.
+Either way each node's image ids are then checked through its daemon. Node 1 initialises a swarm and the others
+join it.
 
-The machine's own engine is only read (``docker image inspect``/``docker save``). Everything created carries
+The machine's own engine is only read (``docker image inspect``/``docker save``, its layer files linked, never
+written; with ``--link-images`` the harness keeps its data roots in ``<engine data root>/seedfate-swarmlab/``,
+which the engine ignores and ``down`` removes). Everything created carries
 the harness name as prefix, and ``down`` finds it again from the name alone, so it works twice in a row,
 after a crash, or without the state file.
 
@@ -21,6 +28,7 @@ after a crash, or without the state file.
 """
 
 import argparse
+import hashlib
 import ipaddress
 import json
 import os
@@ -59,6 +67,14 @@ def run(cmd, check=True, timeout=120, **kw):
         raise RuntimeError("%s failed (rc %d): %s" % (shlex.join(cmd), proc.returncode,
                                                        (proc.stderr or proc.stdout).strip()[-2000:]))
     return proc
+
+
+def linked_data_base(name):
+    """Data roots of a harness whose images are hard links of the machine engine's (``--link-images``): inside the
+    machine engine's data root, whose mount they must share (a link cannot cross mounts, even of one file system).
+    The engine ignores the folder; ``down`` removes it. None when the machine's engine does not answer."""
+    out = run(["docker", "-H", MACHINE_ENGINE, "info", "--format", "{{.DockerRootDir}}"], check=False).stdout.strip()
+    return Path(out) / "seedfate-swarmlab" / name if out else None
 
 
 def _netns_names():
@@ -159,7 +175,8 @@ def _cgroup_setup_script():
 class Lab:
     """N Docker hosts named ``<name>-sw1..N`` on one machine; see the module docstring."""
 
-    def __init__(self, name="swlab", nodes=3, subnet=DEFAULT_SUBNET, addr_pool=DEFAULT_ADDR_POOL, tmpfs=True):
+    def __init__(self, name="swlab", nodes=3, subnet=DEFAULT_SUBNET, addr_pool=DEFAULT_ADDR_POOL, tmpfs=True,
+                 link_images=False):
         if not NAME_RE.match(name):
             raise ValueError("harness name %r: 1-8 characters, lower-case letters and digits, a letter first" % name)
         net = ipaddress.ip_network(subnet)
@@ -175,6 +192,15 @@ class Lab:
         self.state_file = STATE_DIR / ("%s.json" % name)
         self.data_base = DATA_BASE / name
         self.run_base = RUN_BASE / name
+        if link_images:
+            # Data roots on disk inside the machine engine's own mount, so images can be hard links of its layers.
+            self.tmpfs, self.data_base = False, linked_data_base(name)
+        elif self.state_file.exists():  # a harness that is up: where its data roots are
+            try:
+                state = json.loads(self.state_file.read_text())
+                self.data_base, self.tmpfs = Path(state.get("data_base", self.data_base)), state.get("tmpfs", self.tmpfs)
+            except (OSError, ValueError):
+                pass
 
     # ----- names and paths: all derived from the harness name -----
     def node(self, i):
@@ -237,13 +263,38 @@ class Lab:
         self._network()
         times["network"] = time.monotonic() - t
         t = time.monotonic()
-        for i in range(1, self.count + 1):
+        fresh = [i for i in range(1, self.count + 1)
+                 if images and not self.answers(i) and not os.path.exists(os.path.join(self.node(i)["data_root"], "image"))]
+        linked = 0
+        if fresh and self._link_images_from_machine(fresh[0], images):
+            # Data roots on the machine engine's file system: every fresh node gets the images' layers and metadata
+            # as hard links of the machine's own before its daemon first starts (no docker save or load at all).
+            for i in fresh[1:]:
+                self._link_images_from_machine(i, images)
+            linked, fresh = len(fresh), []
+        # Else nodes never started yet get node 1's image store as hard links (see _clone_store) once node 1 has the
+        # images: one docker load instead of one per node. They start after that.
+        fresh = [i for i in fresh if i != 1]
+        first = [i for i in range(1, self.count + 1) if i not in fresh]
+        for i in first:
             self.start_node(i, wait=False)
-        for i in range(1, self.count + 1):
+        for i in first:
             self._wait_daemon(i)
         times["daemons"] = time.monotonic() - t
         t = time.monotonic()
-        times["images_copied"] = self.copy_images(images)
+        copied = self.copy_images(images, only=[1] if fresh else None)
+        if fresh:
+            for i in fresh:
+                self._clone_store(1, i)
+                self.start_node(i, wait=False)
+            for i in fresh:
+                self._wait_daemon(i)
+            copied += len(fresh) * len(images)
+            # Checks every node's image ids against the machine's (0 copies when the clones are right).
+            copied += self.copy_images(images)
+        times["images_copied"] = copied
+        times["images_cloned_into"] = len(fresh)
+        times["images_linked_into"] = linked
         times["images"] = time.monotonic() - t
         if swarm:
             t = time.monotonic()
@@ -340,23 +391,107 @@ class Lab:
             _wait_gone([pid], 5)
         return True
 
-    def copy_images(self, images):
-        """docker save from the machine's engine, docker load into each node lacking an image's id.
+    def _link_images_from_machine(self, i, images):
+        """Before node ``i``'s daemon first starts: give its data root ``images`` as hard links of the machine
+        engine's own layers and metadata (overlay2 only, and only on the same file system: --on-disk data roots
+        beside the machine's). Returns False, changing nothing, when that is not possible.
+
+        What the daemon needs of an image: its config (``image/overlay2/imagedb/content``), each layer's entry in
+        ``layerdb`` (keyed by chain id: sha256 of "<parent chain id> <diff id>"), each layer's folder under
+        ``overlay2/`` (found by the entry's ``cache-id``) with its short link under ``overlay2/l/``, and the tag in
+        ``repositories.json``. Safe as with _clone_store: no daemon writes into an image layer's files. The ids are
+        checked afterwards through the node's daemon (copy_images finds nothing missing when the links are right).
+        """
+        info = run(["docker", "-H", MACHINE_ENGINE, "info", "--format", "{{.DockerRootDir}} {{.Driver}}"],
+                   check=False).stdout.split()
+        if len(info) != 2 or info[1] != "overlay2":
+            return False
+        root = Path(info[0])
+        dst = Path(self.node(i)["data_root"])
+        os.makedirs(dst, mode=0o700, exist_ok=True)
+        probe = dst / ".link-probe"
+        try:
+            probe.unlink(missing_ok=True)
+            os.link(root / "image" / "overlay2" / "repositories.json", probe)  # fails across mounts (EXDEV)
+            probe.unlink()
+        except OSError:
+            return False
+        docs = json.loads(run(["docker", "-H", MACHINE_ENGINE, "image", "inspect"] + list(images)).stdout)
+        src_db, dst_db = root / "image" / "overlay2", dst / "image" / "overlay2"
+        for sub in ("imagedb/content/sha256", "imagedb/metadata/sha256", "layerdb/sha256"):
+            os.makedirs(dst_db / sub, mode=0o700, exist_ok=True)
+        os.makedirs(dst / "overlay2" / "l", mode=0o700, exist_ok=True)
+        repos = {}
+        for image, doc in zip(images, docs):
+            hexid = doc["Id"].split(":", 1)[1]
+            target = dst_db / "imagedb" / "content" / "sha256" / hexid
+            if not target.exists():
+                os.link(src_db / "imagedb" / "content" / "sha256" / hexid, target)
+            chain = None
+            for diff in doc["RootFS"]["Layers"]:
+                chain = diff if chain is None else "sha256:" + hashlib.sha256(("%s %s" % (chain, diff)).encode()).hexdigest()
+                entry = chain.split(":", 1)[1]
+                if not (dst_db / "layerdb" / "sha256" / entry).exists():
+                    run(["cp", "-al", str(src_db / "layerdb" / "sha256" / entry), str(dst_db / "layerdb" / "sha256" / entry)])
+                cache = (src_db / "layerdb" / "sha256" / entry / "cache-id").read_text().strip()
+                if not (dst / "overlay2" / cache).exists():
+                    run(["cp", "-al", str(root / "overlay2" / cache), str(dst / "overlay2" / cache)], timeout=600)
+                short = (root / "overlay2" / cache / "link").read_text().strip()
+                if not (dst / "overlay2" / "l" / short).is_symlink():
+                    os.symlink("../%s/diff" % cache, dst / "overlay2" / "l" / short)
+            name = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+            ref = image if ":" in image.rsplit("/", 1)[-1] else image + ":latest"
+            repos.setdefault(name, {})[ref] = doc["Id"]
+        path = dst_db / "repositories.json"
+        old = json.loads(path.read_text()).get("Repositories", {}) if path.exists() else {}
+        for name, refs in repos.items():
+            old.setdefault(name, {}).update(refs)
+        path.write_text(json.dumps({"Repositories": old}))
+        return True
+
+    def _clone_store(self, src, dst):
+        """Give node ``dst`` (never started) node ``src``'s image store as hard links: ``image/`` (image and layer
+        metadata) and ``overlay2/`` (the layers), nothing else (no key, network, swarm or container state).
+
+        Safe for image layers: the daemon never writes into a layer's files (a container's changes go to its own
+        upper directory) and rewrites metadata by rename, which leaves the other node's link alone. The data roots
+        share one file system (the harness's tmpfs, or DATA_BASE on disk), so the clone takes no space and seconds.
+        """
+        a, b = self.node(src)["data_root"], self.node(dst)["data_root"]
+        os.makedirs(b, mode=0o700, exist_ok=True)
+        for part in ("image", "overlay2"):
+            if os.path.exists(os.path.join(a, part)) and not os.path.exists(os.path.join(b, part)):
+                run(["cp", "-al", os.path.join(a, part), os.path.join(b, part)], timeout=600)
+
+    def copy_images(self, images, only=None):
+        """docker save from the machine's engine, docker load into each node (of ``only``, default all) lacking an
+        image's id.
 
         One ``docker save`` of every image some node lacks (images built on one base share its layers), loaded
-        into those nodes in parallel. Returns the number of (image, node) copies made.
+        into those nodes in parallel (streamed, without an archive file, when one node loads). Returns the number
+        of (image, node) copies made.
         """
         missing = {}  # node index -> images it lacks
         for image in images:
             image_id = run(["docker", "-H", MACHINE_ENGINE, "image", "inspect", "--format", "{{.Id}}",
                             image]).stdout.strip()
-            for i in range(1, self.count + 1):
+            for i in (only or range(1, self.count + 1)):
                 if self.docker(i, "image", "inspect", "--format", "{{.Id}}", image,
                                check=False).stdout.strip() != image_id:
                     missing.setdefault(i, []).append(image)
         if not missing:
             return 0
         wanted = [image for image in images if any(image in lacks for lacks in missing.values())]
+        if len(missing) == 1:
+            (i,) = missing
+            save = subprocess.Popen(["docker", "-H", MACHINE_ENGINE, "save"] + wanted, stdout=subprocess.PIPE)
+            load = subprocess.run(["docker", "-H", self.node(i)["docker_host"], "load", "-q"], stdin=save.stdout,
+                                  capture_output=True, text=True, timeout=900)
+            save.stdout.close()
+            if save.wait(timeout=60) or load.returncode:
+                raise RuntimeError("docker save | docker load of %s into %s failed: %s"
+                                   % (", ".join(wanted), self.node(i)["hostname"], load.stderr.strip()))
+            return len(missing[i])
         tar = self.data_base / ("images-%d.tar" % os.getpid())
         try:
             with open(tar, "wb") as out:
@@ -428,13 +563,16 @@ class Lab:
         if self.tmpfs and os.path.ismount(self.data_base):
             st = os.statvfs(self.data_base)
             return round((st.f_blocks - st.f_bfree) * st.f_frsize / 2 ** 20, 1)
-        total = 0
+        total, seen = 0, set()
         for root, _dirs, files in os.walk(self.data_base):
             for name in files:
                 try:
-                    total += os.lstat(os.path.join(root, name)).st_size
+                    st = os.lstat(os.path.join(root, name))
                 except OSError:
-                    pass
+                    continue
+                if (st.st_dev, st.st_ino) not in seen:  # a hard-linked layer file counts once
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_size
         return round(total / 2 ** 20, 1)
 
     def veth_bytes(self, i):
@@ -482,7 +620,7 @@ class Lab:
     def _write_state(self):
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         state = {"name": self.name, "count": self.count, "subnet": str(self.subnet), "addr_pool": self.addr_pool,
-                 "hub": self.hub, "bridge": self.bridge,
+                 "hub": self.hub, "bridge": self.bridge, "data_base": str(self.data_base), "tmpfs": self.tmpfs,
                  "nodes": [dict(n, dockerd_pid=self.dockerd_pid(n["index"])) for n in self.nodes()]}
         self.state_file.write_text(json.dumps(state, indent=2) + "\n")
 
@@ -554,10 +692,10 @@ class Lab:
             # Only if a crash left one half-made in the machine's namespace (up never creates them there).
             for link in self._machine_links():
                 run(["ip", "link", "del", link], check=False)
-            for base in (self.run_base, self.data_base):
+            for base in [self.run_base] + self._data_bases():
                 self._unmount_under(base)
                 shutil.rmtree(base, ignore_errors=True)
-            for base in (RUN_BASE, DATA_BASE):
+            for base in [RUN_BASE] + [b.parent for b in self._data_bases()]:
                 try:
                     base.rmdir()  # only when no other harness uses it
                 except OSError:
@@ -565,6 +703,14 @@ class Lab:
             self.state_file.unlink(missing_ok=True)
         finally:
             self.count = count
+
+    def _data_bases(self):
+        """Where this harness's data roots are or may be (the tmpfs / disk default, and under the machine's engine)."""
+        out = [self.data_base, DATA_BASE / self.name]
+        linked = linked_data_base(self.name)
+        if linked is not None:
+            out.append(linked)
+        return list(dict.fromkeys(out))
 
     def _machine_links(self):
         out = run(["ip", "-o", "link", "show"], check=False).stdout
@@ -585,7 +731,7 @@ class Lab:
         pattern = re.compile(r"^%s-(hub|sw\d+)$" % re.escape(self.name))
         found += ["netns %s" % n for n in _netns_names() if pattern.match(n)]
         found += ["link %s" % n for n in self._machine_links()]
-        for base in (self.data_base, self.run_base):
+        for base in self._data_bases() + [self.run_base]:
             if base.exists():
                 found.append("directory %s" % base)
         for i in self._found_nodes():
@@ -616,9 +762,13 @@ def main(argv=None):
     parser.add_argument("--image", action="append", default=[], help="image to copy from the machine's engine")
     parser.add_argument("--no-swarm", action="store_true", help="daemons only, no swarm")
     parser.add_argument("--on-disk", action="store_true", help="data roots on disk rather than a tmpfs")
+    parser.add_argument("--link-images", action="store_true",
+                        help="data roots on disk inside the machine engine's data root, the images as hard links of "
+                             "its layers (no docker save/load; for images of gigabytes)")
     parser.add_argument("--node", type=int, help="node index for stop-node/start-node")
     args = parser.parse_args(argv)
-    lab = Lab(args.name, args.nodes, args.subnet, args.addr_pool, tmpfs=not args.on_disk)
+    lab = Lab(args.name, args.nodes, args.subnet, args.addr_pool, tmpfs=not args.on_disk,
+              link_images=args.link_images and args.action == "up")
     if args.action == "up":
         times = lab.up(args.image, swarm=not args.no_swarm)
         print(json.dumps({"times_s": {k: round(v, 2) for k, v in times.items()},

@@ -2,8 +2,10 @@
 
 Each party's containers are on its own host and nowhere else, nothing of the lab is on this machine's own engine,
 BGP is Established on the routers of every host, a probe from party 23600 (host 1) to party 23800 (host 3)
-arrives at host 3 as VXLAN packets, and playbooks/verify.yml passes across the hosts. Figures (memory per host,
-the harness's data roots) go to build/swarmlab/figures-swmol.json (kept after destroy) for docs/multihost.md.
+arrives at host 3 as VXLAN packets, the real FATE 2.2 toy job between host 1 (guest) and host 3 (host) succeeded
+with its bytes counted on the routers of both ASes, and playbooks/verify.yml passes across the hosts. Figures
+(memory per host, the harness's data roots, the toy job's time) go to build/swarmlab/figures-swmol.json (kept
+after destroy) for docs/multihost.md.
 """
 
 import json
@@ -20,14 +22,16 @@ sys.path.insert(0, os.path.join(REPO, "tests", "multihost"))
 sys.path.insert(0, os.path.join(REPO, "collections"))
 import swarmlab  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.seed.fate.plugins.module_utils import bird  # noqa: E402
+from ansible_collections.seed.fate.plugins.module_utils import bird, fate_versions, naming  # noqa: E402
 
 HARNESS = swarmlab.Lab("swmol", 3, subnet="192.168.250.0/24")
 PROJECT = "sftest-swmol"
 LAB_LABEL = "seed.fate/lab"
 # party id -> the harness node its AS is placed on (inventory/group_vars/all.yml)
 PLACED = {"23600": 1, "23700": 2, "23800": 3}
-STANDINS = os.path.join(REPO, "playbooks", "vars", "fate-standins.yml")
+CATALOGUE = fate_versions.VERSIONS["2.2.0"]  # inventory/group_vars/all.yml: fate_version
+TRAINING = CATALOGUE["clusters"]["training"]["components"]
+REPORT = os.path.join(SCENARIO, "build", "verify", "report.json")
 
 
 def ansible_env():
@@ -92,7 +96,10 @@ def test_inventory_names_the_harness_hosts_and_places_each_party():
 def test_party_runs_on_its_own_host_only(pid):
     label = "label=com.docker.compose.project=confs-%s" % pid
     own = names(PLACED[pid], label)
-    assert len(own) >= 12, own  # every training component and its network pod
+    # every training component and its network pod
+    want = [naming.container_name(naming.bundle_project("training", pid), svc)
+            for c in TRAINING for svc in (c, naming.pod_service(c))]
+    assert sorted(set(want) - set(own)) == [], own
     for i in (1, 2, 3):
         if i != PLACED[pid]:
             assert names(i, label) == [], (pid, i)
@@ -118,8 +125,9 @@ def test_bgp_established_on_every_host():
 
 
 def test_probe_from_host1_to_host3_crosses_as_vxlan():
-    src = "confs-23600-proxy-pod-1"
-    dst = HV[PARTIES["23800"]]["seedfate_clusters"]["training"]["proxy"]["address"]
+    entry = CATALOGUE["entry"]
+    src = naming.container_name(naming.bundle_project("training", "23600"), naming.pod_service(entry))
+    dst = HV[PARTIES["23800"]]["seedfate_clusters"]["training"][entry]["address"]
     HARNESS.count_vxlan(3, "sftest-swmol-vxlan")
     before = HARNESS.vxlan_packets(3, "sftest-swmol-vxlan")
     rx, tx = HARNESS.veth_bytes(3)
@@ -136,11 +144,27 @@ def test_probe_from_host1_to_host3_crosses_as_vxlan():
 def test_verify_play_passes_across_the_hosts():
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     start = time.monotonic()
-    r = subprocess.run([exe, "-i", os.path.join(SCENARIO, "inventory"), "-e", "@" + STANDINS,
-                        os.path.join(REPO, "playbooks", "verify.yml")],
+    r = subprocess.run([exe, "-i", os.path.join(SCENARIO, "inventory"), os.path.join(REPO, "playbooks", "verify.yml")],
                        capture_output=True, text=True, cwd=REPO, env=ansible_env(), timeout=900)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
     assert "Probe the other parties across the emulated network" in r.stdout
     figures(verify_s=round(time.monotonic() - start, 1),
             memory_mib={n["hostname"]: HARNESS.memory(n["index"]) for n in HARNESS.nodes()},
             data_roots_mib=HARNESS.storage_mib())
+
+
+def test_toy_job_ran_between_host1_and_host3_across_the_routers():
+    with open(REPORT) as f:
+        report = json.load(f)
+    toy = report["jobs"]["toy_example"]
+    assert report["fate_version"] == "2.2.0" and toy["status"] == "success", toy
+    assert toy["parties"] == {"guest": "23600", "host": "23800"}
+    # The job's bytes went through the routers of AS236 (host 1) and AS238 (host 3), read on each host's engine.
+    for asn in ("236", "238"):
+        moved = sum(b["rx"] + b["tx"] for b in toy["routers"]["AS%s router0" % asn]["interfaces"].values())
+        assert moved > 10000, (asn, toy["routers"])
+    # Each party's broker and nginx saw the other AS's addresses.
+    assert toy["peers"]["23600"]["broker_peers_foreign"] or toy["peers"]["23600"]["nginx_clients_foreign"], toy["peers"]
+    figures(toy_job_s=toy["wall_seconds"], toy_job_id=toy["job_id"],
+            toy_router_kib=dict((name, round(sum(b["rx"] + b["tx"] for b in r["interfaces"].values()) / 1024))
+                                for name, r in toy["routers"].items()))

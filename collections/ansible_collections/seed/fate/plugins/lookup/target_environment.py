@@ -23,10 +23,21 @@ description:
     C(seedfate_placement))."
   - Fails naming what is missing (the plugin did not place the party, the Docker host is not in the inventory, or it
     has no C(seedfate_docker_host)) and on any other target name.
+  - "With terms, the same answer for each named inventory host instead of the current one: a party host (the engine that
+    runs that party) or a Docker host of the group C(docker_hosts) (its own engine). Role C(seed.fate.fate_verify) asks
+    it that way for every party and Docker host, so that the FATE jobs reach each party's containers and each AS
+    router on the engine that runs them."
+  - With O(from_controller), the URL is the one the controller reaches the engine at (the Docker host's
+    C(seedfate_docker_host_from_controller), else its C(seedfate_docker_host)), for tasks that run on the controller
+    and reach several Docker hosts (the FATE jobs across hosts; the network stage reaches the engines the same way).
 options:
   _terms:
-    description: Not used.
+    description: Inventory host names to answer for (party hosts or Docker hosts); none - the current host.
     required: false
+  from_controller:
+    description: Answer with the URL the controller reaches each engine at.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -34,16 +45,21 @@ EXAMPLES = r"""
   community.docker.docker_compose_v2:
     project_src: /data/projects/fate/confs-9999
   environment: "{{ lookup('seed.fate.target_environment') }}"
+
+- name: The DOCKER_HOST of every party ('' for the local target)
+  ansible.builtin.debug:
+    msg: "{{ query('seed.fate.target_environment', *groups['fate_parties']) | map(attribute='DOCKER_HOST', default='') }}"
 """
 
 RETURN = r"""
 _raw:
-  description: One dictionary, the environment variables to set (empty under C(local)).
+  description: One dictionary per term (one without terms), the environment variables to set (empty under C(local)).
   type: list
   elements: dict
 """
 
 from ansible.errors import AnsibleLookupError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.seed.fate.plugins.module_utils import target
@@ -60,26 +76,45 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         variables = variables or {}
-        host = variables.get("inventory_hostname", "this host")
+        unknown = sorted(set(kwargs) - {"from_controller"})
+        if unknown:
+            raise AnsibleLookupError("seed.fate.target_environment: unknown option %s" % ", ".join(unknown))
+        self._from_controller = boolean(kwargs.get("from_controller", False), strict=False)
+        if not terms:
+            return [self._environment(variables.get("inventory_hostname", "this host"), variables, variables)]
+        hostvars = variables.get("hostvars") or {}
+        out = []
+        for term in terms:
+            if term not in hostvars:
+                raise AnsibleLookupError("seed.fate.target_environment: %s is not an inventory host" % term)
+            out.append(self._environment(term, hostvars[term], variables))
+        return out
+
+    def _environment(self, host, hv, variables):
+        """The environment of ``host`` (its variables ``hv``): a party host's engine, or a Docker host's own."""
         try:
-            kind = target.check_target(_value(self._templar, variables, "seedfate_target"))
+            kind = target.check_target(_value(self._templar, hv, "seedfate_target"))
         except target.PlacementError as exc:
             raise AnsibleLookupError("%s: %s" % (host, exc))
         if kind == target.LOCAL:
-            return [target.docker_environment(None)]
-        name = _value(self._templar, variables, "seedfate_docker_host_name")
+            return target.docker_environment(None)
+        hostvars = variables.get("hostvars") or {}
+        name = _value(self._templar, hv, "seedfate_docker_host_name")
+        if not name and _value(self._templar, hv, "seedfate_docker_host"):
+            name, hostvars = host, {host: hv}  # a Docker host itself
         if not name:
             raise AnsibleLookupError(
                 "%s has no seedfate_docker_host_name: the seed.fate.ghost_nodes inventory did not place it "
                 "(seedfate_target is swarm here, but the plugin saw another target: set seedfate_target / "
                 "seedfate_placement in group_vars/all beside the plugin's file, or its options target / placement)"
                 % host)
-        hostvars = variables.get("hostvars") or {}
         if name not in hostvars:
             raise AnsibleLookupError("%s is placed on %s, which is not an inventory host (add it to the group "
                                      "docker_hosts)" % (host, name))
-        url = self._templar.template(hostvars[name].get("seedfate_docker_host"))
+        url = _value(self._templar, hostvars[name], "seedfate_docker_host")
+        if getattr(self, "_from_controller", False):
+            url = _value(self._templar, hostvars[name], "seedfate_docker_host_from_controller") or url
         if not url:
             raise AnsibleLookupError("Docker host %s (of %s) has no seedfate_docker_host (the DOCKER_HOST URL of "
                                      "its engine)" % (name, host))
-        return [target.docker_environment(url)]
+        return target.docker_environment(url)

@@ -4,8 +4,11 @@
 """Real FATE 2.2 jobs on a lab, judged by their real status, with the evidence that they crossed the
 emulated Internet (the verify stage, wrapped by the ``seed.fate.fate_job`` module).
 
-Everything here talks to one Docker engine through a DockerCli (module_utils/docker_cli.py), so it is
-tested without Docker by a fake ``run``. Parsers are pure functions.
+Everything here talks to Docker through a DockerCli (module_utils/docker_cli.py), so it is tested without
+Docker by a fake ``run``. Parsers are pure functions. Under the ``local`` deployment target the whole lab is on
+the module's own engine; under ``swarm`` each party may name its engine (``docker_host``, a DOCKER_HOST URL)
+and the AS routers are found on every engine of ``router_engines`` (by the compose project, or the label the
+swarm target puts on each Docker host's part of the emulated Internet).
 
 A job is run from the guest's fateflow container; before and after it the interface byte counters of
 every AS router of the lab are read (``/sys/class/net/*/statistics``), and afterwards the client
@@ -25,7 +28,8 @@ import time
 
 from ansible_collections.seed.fate.plugins.module_utils.bird import ASN_LABEL
 from ansible_collections.seed.fate.plugins.module_utils.bird import ROLE_LABEL as ROUTER_ROLE_LABEL
-from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerError
+from ansible_collections.seed.fate.plugins.module_utils.docker_cli import DockerError, project_filter
+from ansible_collections.seed.fate.plugins.module_utils.naming import LAB_LABEL
 
 TOY_LINE_RE = re.compile(r"toy test job (\S+) is (\w+)")
 JOB_ID_RE = re.compile(r"Job id is (\d+)")
@@ -188,36 +192,55 @@ def waiting_reason(log_text, job_id):
 
 # ------------------------------------------------------------------------------------- with docker
 class Lab(object):
-    """One Docker engine with the lab's containers, through ``docker`` (a DockerCli)."""
+    """The lab's containers through ``docker`` (a DockerCli): on its own engine, and with :meth:`on` / :meth:`of`
+    on the engine of another Docker host (the swarm target's hosts)."""
 
     def __init__(self, docker):
         self.cli = docker
 
+    def on(self, docker_host):
+        """The lab as the engine at ``docker_host`` (a DOCKER_HOST URL) sees it; this one for no URL."""
+        return Lab(self.cli.on_host(docker_host)) if docker_host else self
+
+    def of(self, party):
+        """The lab on the engine that runs ``party`` (its ``docker_host``, else this engine)."""
+        return self.on(party.get("docker_host"))
+
     def exec_(self, container, script, data=None, user=None):
         return self.cli.exec(container, ["bash", "-c", script], data=data, user=user)
 
-    def routers(self, project):
-        """AS routers (seedemu role *Router, not the IX route servers) of the compose project, sorted."""
-        rc, out, err = self.cli.ps(project, stopped=False, quiet=True)
-        if rc != 0:
-            raise JobError("docker ps failed: %s" % err.strip())
-        try:
-            docs = self.cli.inspect(out.split())
-        except DockerError as exc:
-            raise JobError(str(exc))
+    def _ids(self, project):
+        """Running containers of the compose project, or labelled as the swarm target's part of that lab."""
+        ids = []
+        for flt in (project_filter(project), "label=%s=%s" % (LAB_LABEL, project)):
+            rc, out, err = self.cli.run(["ps", "-q", "--filter", flt])
+            if rc != 0:
+                raise JobError("docker ps%s failed: %s" % (" -H " + self.cli.host if self.cli.host else "", err.strip()))
+            ids.extend(i for i in out.split() if i not in ids)
+        return ids
+
+    def routers(self, project, engines=None):
+        """AS routers (seedemu role *Router, not the IX route servers) of the lab ``project`` on each engine of
+        ``engines`` (DOCKER_HOST URLs; None or "" is this engine; default: this engine only), sorted by AS."""
         found = []
-        for c in docs:
-            labels = (c.get("Config") or {}).get("Labels") or {}
-            role = labels.get(ROUTER_ROLE_LABEL, "")
-            if "router" in role.lower() and "server" not in role.lower():
-                found.append({"container": c["Name"].lstrip("/"), "asn": str(labels.get(ASN_LABEL, "?")),
-                              "node": labels.get(NODENAME_LABEL, "router")})
+        for engine in dict.fromkeys(engines or [None]):
+            lab = self.on(engine)
+            try:
+                docs = lab.cli.inspect(lab._ids(project))
+            except DockerError as exc:
+                raise JobError(str(exc))
+            for c in docs:
+                labels = (c.get("Config") or {}).get("Labels") or {}
+                role = labels.get(ROUTER_ROLE_LABEL, "")
+                if "router" in role.lower() and "server" not in role.lower():
+                    found.append({"container": c["Name"].lstrip("/"), "asn": str(labels.get(ASN_LABEL, "?")),
+                                  "node": labels.get(NODENAME_LABEL, "router"), "docker_host": engine or None})
         return sorted(found, key=lambda r: (r["asn"], r["node"]))
 
     def counters(self, routers):
         out = {}
         for r in routers:
-            rc, text, err = self.cli.exec(r["container"], ["sh", "-c", COUNTERS_SCRIPT])
+            rc, text, err = self.on(r.get("docker_host")).cli.exec(r["container"], ["sh", "-c", COUNTERS_SCRIPT])
             out[r["container"]] = parse_counters(text) if rc == 0 else {}
         return out
 
@@ -249,17 +272,18 @@ def evidence(lab, parties, before, after, routers, since):
     peers = {}
     for p in parties:
         rec = {"network": p.get("network_prefix")}
+        at = lab.of(p)
         if p.get("rabbitmq_container"):
-            rc, out, err = lab.cli.exec(p["rabbitmq_container"], ["rabbitmqctl", "-q", "list_connections", "peer_host"])
+            rc, out, err = at.cli.exec(p["rabbitmq_container"], ["rabbitmqctl", "-q", "list_connections", "peer_host"])
             seen = set(parse_addresses(out) if rc == 0 else [])
             # Federation links may be closed when the job ends: the broker's log keeps who connected.
-            rc, out, err = lab.cli.run(["logs", "--since", since, p["rabbitmq_container"]])
+            rc, out, err = at.cli.run(["logs", "--since", since, p["rabbitmq_container"]])
             seen.update(parse_amqp_log(out + err) if rc == 0 else [])
             seen = sorted(seen, key=lambda a: ipaddress.ip_address(a).packed)
             rec["broker_peers"] = seen
             rec["broker_peers_foreign"] = foreign_addresses(seen, p.get("network_prefix"))
         if p.get("nginx_container"):
-            rc, out, err = lab.cli.run(["logs", "--since", since, p["nginx_container"]])
+            rc, out, err = at.cli.run(["logs", "--since", since, p["nginx_container"]])
             seen = parse_addresses(out) if rc == 0 else []
             rec["nginx_clients"] = seen
             rec["nginx_clients_foreign"] = foreign_addresses(seen, p.get("network_prefix"))
@@ -275,7 +299,7 @@ def _party(parties, party_id):
 
 
 def flow_init(lab, guest):
-    rc, out, err = lab.exec_(guest["flow_container"], "flow init --ip %s --port %s" % (guest["flow_address"], guest.get("flow_port", 9380)))
+    rc, out, err = lab.of(guest).exec_(guest["flow_container"], "flow init --ip %s --port %s" % (guest["flow_address"], guest.get("flow_port", 9380)))
     if rc != 0:
         raise JobError("party %s: `flow init` in %s failed: %s" % (guest["party_id"], guest["flow_container"], (out + err).strip()[-500:]))
 
@@ -284,6 +308,7 @@ def upload(lab, party, path, namespace, name, meta, partitions=4, timeout=300, g
     """Generate (optional) and upload one file at a party, waiting until the upload job succeeded."""
     who = "party %s (%s)" % (party["party_id"], path)
     flow_init(lab, party)
+    lab = lab.of(party)
     if generate:
         rc, out, err = lab.exec_(party["flow_container"], generate)
         if rc != 0:
@@ -315,7 +340,7 @@ def upload(lab, party, path, namespace, name, meta, partitions=4, timeout=300, g
 
 def failing_party(lab, guest, job_id, parties):
     """The party whose task failed (``flow task query -s failed``), else the guest."""
-    resp = lab.flow_json(guest["flow_container"], ["task", "query", "-j", job_id, "-s", "failed"])
+    resp = lab.of(guest).flow_json(guest["flow_container"], ["task", "query", "-j", job_id, "-s", "failed"])
     data = (resp or {}).get("data") if isinstance(resp, dict) else None
     for rec in data or []:
         pid = rec.get("party_id") if isinstance(rec, dict) else None
@@ -328,18 +353,19 @@ def failing_party(lab, guest, job_id, parties):
 
 
 def run_job(lab, spec, clock=time.time):
-    """Run one job (``spec``: name, kind toy|pipeline, roles, parties, router_project, timeout,
+    """Run one job (``spec``: name, kind toy|pipeline, roles, parties, router_project, router_engines, timeout,
     guest_command, stdin, metric_task, auc_floor) and return its report entry; raises JobError."""
     parties = spec["parties"]
     roles = spec["roles"]
     guest = _party(parties, roles["guest"])
     involved = [_party(parties, pid) for pid in dict.fromkeys(str(v) for v in roles.values())]
-    routers = lab.routers(spec["router_project"])
+    routers = lab.routers(spec["router_project"], spec.get("router_engines"))
+    at_guest = lab.of(guest)
     flow_init(lab, guest)
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock() - 1))
     before = lab.counters(routers)
     start = clock()
-    rc, out, err = lab.exec_(guest["flow_container"], spec["guest_command"], data=spec.get("stdin"))
+    rc, out, err = at_guest.exec_(guest["flow_container"], spec["guest_command"], data=spec.get("stdin"))
     wall = round(clock() - start, 1)
     after = lab.counters(routers)
     if spec["kind"] == "toy":
@@ -349,7 +375,7 @@ def run_job(lab, spec, clock=time.time):
         status = None
     if job_id:
         query = ["job", "query", "-j", job_id, "-r", "guest", "-p", str(guest["party_id"])]
-        queried = job_status(lab.flow_json(guest["flow_container"], query))
+        queried = job_status(at_guest.flow_json(guest["flow_container"], query))
         status = queried or status
     by_router, peers = evidence(lab, involved, before, after, routers, since)
     result = {
@@ -360,15 +386,15 @@ def run_job(lab, spec, clock=time.time):
     }
     if status in ("waiting", "running") and job_id:
         # Still there after the timeout: stop it, so the next job gets the cores, and say why it waited.
-        lab.flow_json(guest["flow_container"], ["job", "stop", "-j", job_id])
+        at_guest.flow_json(guest["flow_container"], ["job", "stop", "-j", job_id])
     if status != "success":
         bad, task = failing_party(lab, guest, job_id, involved) if job_id else (guest, None)
         if status == "waiting":
-            reason = waiting_reason("\n".join(lab.flow_log_tail(bad["flow_container"], 400, job_id)), job_id)
-            lines = reason or lab.flow_log_tail(bad["flow_container"], 10, job_id)
+            reason = waiting_reason("\n".join(lab.of(bad).flow_log_tail(bad["flow_container"], 400, job_id)), job_id)
+            lines = reason or lab.of(bad).flow_log_tail(bad["flow_container"], 10, job_id)
             what = "stayed waiting%s" % (" (timed out)" if timed_out else "")
         else:
-            lines = lab.flow_log_tail(bad["flow_container"], 10, job_id)
+            lines = lab.of(bad).flow_log_tail(bad["flow_container"], 10, job_id)
             what = "is %s" % (status or "unknown (no job status: %s)" % (out + err).strip()[-300:])
         result["failing_party"] = str(bad["party_id"])
         result["log_tail"] = lines
@@ -376,8 +402,8 @@ def run_job(lab, spec, clock=time.time):
                        % (spec["name"], job_id or "(none submitted)", what, bad["party_id"],
                           " task %s" % task if task else "", bad["flow_container"], " | ".join(lines)), result)
     if spec.get("metric_task"):
-        resp = lab.flow_json(guest["flow_container"], ["output", "query-metric", "-j", job_id, "-r", "guest",
-                                                       "-p", str(guest["party_id"]), "-tn", spec["metric_task"]])
+        resp = at_guest.flow_json(guest["flow_container"], ["output", "query-metric", "-j", job_id, "-r", "guest",
+                                                            "-p", str(guest["party_id"]), "-tn", spec["metric_task"]])
         auc = find_metric(resp, "auc")
         result["metrics"] = {"auc": auc}
         floor = spec.get("auc_floor")

@@ -346,7 +346,8 @@ def dynamic_range(subnet, used, hosts):
     return None
 
 
-def split_compose(compose, project, placement, party_networks=None, reserved=(), hosts_dir=naming.TARGET_HOSTS_DIR):
+def split_compose(compose, project, placement, party_networks=None, reserved=(), hosts_dir=naming.TARGET_HOSTS_DIR,
+                  swarm_nodes=0):
     """The per-host plan of a compiled project; see the module docstring.
 
     ``compose``: the compiled project (a dict); ``placement``: as :func:`validate_placement` returns it;
@@ -426,7 +427,9 @@ def split_compose(compose, project, placement, party_networks=None, reserved=(),
             "name": net["name"],
             "key": key,
             "subnet": net["subnet"],
-            "ip_range": dynamic_range(net["subnet"], used, len(all_hosts)) if net["subnet"] else None,
+            # Sized for every node of the swarm: the anchor is a global service, on hosts the placement leaves
+            # empty too (all ASes on one of three hosts still gives three anchor tasks on each overlay).
+            "ip_range": dynamic_range(net["subnet"], used, max(len(all_hosts), swarm_nodes)) if net["subnet"] else None,
             "labels": labels,
         })
 

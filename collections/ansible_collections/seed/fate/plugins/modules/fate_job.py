@@ -25,8 +25,10 @@ description:
     (C(rabbitmqctl list_connections peer_host)) and nginx (its access log since the job started) saw.
   - A failed job fails the task naming the job id, the failing party and the last lines of its flow log; a job that
     stays C(waiting) is stopped and the reason is taken from the flow's log.
-  - Needs the parties' containers and the routers on the Docker engine of the host the module runs on (the
-    C(local) deployment target).
+  - "Where the containers run: under the C(local) deployment target every party and router is on the Docker engine of
+    the host the module runs on. Under C(swarm) each party names its engine (C(docker_host) of its O(parties) item)
+    and O(router_engines) lists the engines with the emulated Internet's routers: every C(docker exec), log and
+    counter read goes to the engine that runs the container."
 author:
   - seed.fate contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -62,13 +64,23 @@ options:
     description:
       - The lab's parties; each item has C(party_id), C(flow_container), C(flow_address), and optionally
         C(flow_port) (9380), C(rabbitmq_container), C(nginx_container), C(network_prefix) (the party's LAN, so that
-        other ASes' addresses can be told apart).
+        other ASes' addresses can be told apart), C(docker_host) (the DOCKER_HOST URL of the engine that runs the
+        party; empty for the module's own engine).
     type: list
     elements: dict
     required: true
   router_project:
-    description: Compose project of the emulated Internet; its AS routers (seedemu role C(*Router)) are measured.
+    description:
+      - Compose project of the emulated Internet; its AS routers (seedemu role C(*Router)) are measured. Under the
+        C(swarm) target each Docker host's part carries the label C(seed.fate/lab=<router_project>), which finds them.
     type: str
+  router_engines:
+    description:
+      - DOCKER_HOST URLs of the engines whose routers are measured (the swarm target's Docker hosts); an empty item
+        is the module's own engine. Default - the module's own engine only.
+    type: list
+    elements: str
+    default: []
   command:
     description: Shell command run with C(bash -c) in the guest's fateflow container (toy and pipeline).
     type: str
@@ -142,6 +154,7 @@ def main():
             roles=dict(type="dict", required=True),
             parties=dict(type="list", elements="dict", required=True),
             router_project=dict(type="str"),
+            router_engines=dict(type="list", elements="str", default=[]),
             command=dict(type="str"),
             stdin=dict(type="str"),
             metric_task=dict(type="str"),
@@ -173,7 +186,8 @@ def main():
                                    generate=u.get("generate")))
             module.exit_json(changed=False, verdict="success", uploads=done)
         spec = dict(name=p["name"], kind=p["kind"], roles=dict((k, str(v)) for k, v in p["roles"].items()),
-                    parties=parties, router_project=p["router_project"], guest_command=p["command"],
+                    parties=parties, router_project=p["router_project"], router_engines=p["router_engines"],
+                    guest_command=p["command"],
                     stdin=p["stdin"], metric_task=p["metric_task"], auc_floor=p["auc_floor"])
         job = run_job(lab, spec)
     except JobError as exc:

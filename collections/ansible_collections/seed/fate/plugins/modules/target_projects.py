@@ -193,7 +193,8 @@ def main():
         placement = target.validate_placement(p["placement"], p["docker_hosts"], target.lab_asns(compose),
                                               target.lab_has_ix(compose), list(parties) if parties else None,
                                               field="placement")
-        plan = target.split_compose(compose, p["project"], placement, parties, reserved)
+        plan = target.split_compose(compose, p["project"], placement, parties, reserved,
+                                    swarm_nodes=len(p["docker_hosts"]))
     except target.PlacementError as exc:
         module.fail_json(msg=str(exc))
 

@@ -9,9 +9,9 @@ from ansible.template import Templar
 from ansible_collections.seed.fate.plugins.lookup.target_environment import LookupModule
 
 
-def lookup(variables):
+def lookup(variables, terms=(), **kwargs):
     loader = DataLoader()
-    return LookupModule(loader=loader, templar=Templar(loader=loader)).run([], variables)
+    return LookupModule(loader=loader, templar=Templar(loader=loader)).run(list(terms), variables, **kwargs)
 
 
 def test_local_sets_nothing():
@@ -38,3 +38,34 @@ def test_what_is_missing_is_named(variables, message):
     with pytest.raises(AnsibleLookupError) as err:
         lookup(variables)
     assert message in str(err.value)
+
+
+SWARM_HOSTVARS = {
+    "party-9999": {"seedfate_target": "swarm", "seedfate_docker_host_name": "node1"},
+    "party-10000": {"seedfate_target": "swarm", "seedfate_docker_host_name": "node2"},
+    "node1": {"seedfate_target": "swarm", "seedfate_docker_host": "unix:///run/x/node1.sock"},
+    "node2": {"seedfate_target": "swarm", "seedfate_docker_host": "unix:///run/x/node2.sock",
+              "seedfate_docker_host_from_controller": "ssh://fate@10.0.0.12"},
+    "localhost": {"seedfate_target": "local"},
+}
+
+
+def test_terms_answer_for_other_party_hosts_and_docker_hosts():
+    variables = {"inventory_hostname": "party-9999", "hostvars": SWARM_HOSTVARS}
+    assert lookup(variables, ["party-10000", "party-9999", "node1"]) == [
+        {"DOCKER_HOST": "unix:///run/x/node2.sock"}, {"DOCKER_HOST": "unix:///run/x/node1.sock"},
+        {"DOCKER_HOST": "unix:///run/x/node1.sock"}]
+    assert lookup(variables, ["localhost"]) == [{}]
+
+
+def test_a_term_that_is_no_inventory_host_is_named():
+    with pytest.raises(AnsibleLookupError, match="party-7 is not an inventory host"):
+        lookup({"inventory_hostname": "party-9999", "hostvars": SWARM_HOSTVARS}, ["party-7"])
+
+
+def test_from_controller_gives_the_url_the_controller_reaches_each_engine_at():
+    variables = {"inventory_hostname": "party-9999", "hostvars": SWARM_HOSTVARS}
+    assert lookup(variables, ["party-10000", "party-9999"], from_controller=True) == [
+        {"DOCKER_HOST": "ssh://fate@10.0.0.12"}, {"DOCKER_HOST": "unix:///run/x/node1.sock"}]
+    # Without it, the party side's URL (the one the party host's own tasks use).
+    assert lookup(variables, ["party-10000"]) == [{"DOCKER_HOST": "unix:///run/x/node2.sock"}]

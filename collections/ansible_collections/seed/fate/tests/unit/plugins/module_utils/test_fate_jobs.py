@@ -116,6 +116,8 @@ class FakeDocker(object):
     def __call__(self, argv, data=None):
         self.calls.append(argv)
         if argv[1] == "ps":
+            if "label=seed.fate/lab=sftest-fate22" in argv:  # the swarm target's label: not on a local lab
+                return 0, "", ""
             return 0, "r1\nrs\n", ""
         if argv[1] == "inspect":
             return 0, json.dumps([ROUTER, RS]), ""
@@ -193,3 +195,77 @@ def test_auc_below_the_floor_fails():
         J.run_job(J.Lab(DockerCli(run)), s)
     assert "AUC is 0.26 (floor 0.95" in str(err.value)
     assert err.value.result["status"] == "success" and err.value.result["metrics"] == {"auc": 0.26}
+
+
+# ------------------------------------------------------------------------------ over several Docker hosts
+H1, H2 = "unix:///run/h1/docker.sock", "unix:///run/h2/docker.sock"
+ROUTER_202 = {"Name": "/as202brd-router0-10.202.0.254",
+              "Config": {"Labels": {J.ROUTER_ROLE_LABEL: "BorderRouter", J.ASN_LABEL: "202", J.NODENAME_LABEL: "router0"}}}
+
+
+class TwoHosts(object):
+    """Party 9999 and AS202's router on engine H1, party 10000 and AS201's router on H2 (the swarm target's
+    parts, found by the lab label, not a compose project). A container asked of the wrong engine is an error."""
+
+    ON = {H1: {"confs-9999-fateflow-1", "confs-9999-rabbitmq-1", "confs-9999-nginx-1", "r202"},
+          H2: {"confs-10000-fateflow-1", "confs-10000-rabbitmq-1", "confs-10000-nginx-1", "r201"}}
+    NAMES = {"as202brd-router0-10.202.0.254": "r202", "as201brd-router0-10.201.0.254": "r201"}
+
+    def __init__(self):
+        self.inner = FakeDocker(TOY_OK)
+        self.where = []
+
+    def __call__(self, argv, data=None):
+        if argv[1] != "-H" or argv[2] not in self.ON:
+            raise AssertionError("a call without the engine of the container: %s" % argv)
+        host, args = argv[2], argv[3:]
+        if args[0] == "ps":
+            if "label=seed.fate/lab=sftest-fate22" not in args:
+                return 0, "", ""
+            return 0, "r202\n" if host == H1 else "r201\n", ""
+        if args[0] == "inspect":
+            return 0, json.dumps([ROUTER_202] if host == H1 else [ROUTER]), ""
+        target = args[-1] if args[0] == "logs" else [a for a in args[1:] if not a.startswith("-")][0]
+        target = self.NAMES.get(target, target)
+        if target not in self.ON[host]:
+            raise AssertionError("%s asked of %s, which does not run it" % (target, host))
+        self.where.append((host, target))
+        return self.inner([argv[0]] + list(args), data)
+
+
+def test_job_over_two_docker_hosts_asks_each_engine_for_its_own_containers():
+    fake = TwoHosts()
+    parties = [dict(PARTIES[0], docker_host=H1), dict(PARTIES[1], docker_host=H2)]
+    res = J.run_job(J.Lab(DockerCli(fake)), dict(spec(), parties=parties, router_engines=[H1, H2]))
+    assert res["status"] == "success"
+    assert sorted(res["routers"]) == ["AS201 router0", "AS202 router0"]
+    assert res["routers"]["AS201 router0"]["interfaces"]["ix113"]["rx"] > 0
+    assert (H2, "confs-10000-rabbitmq-1") in fake.where and (H1, "confs-9999-fateflow-1") in fake.where
+    # Each broker's log read on its own engine (H2's fake log names 10000's own LAN, so nothing foreign there).
+    assert res["peers"]["10000"]["broker_peers"] == ["10.201.0.72"] and res["peers"]["10000"]["broker_peers_foreign"] == []
+    assert res["peers"]["9999"]["broker_peers_foreign"] == ["10.201.0.72"]
+
+
+def test_upload_goes_to_the_engine_of_its_party():
+    fake = TwoHosts()
+
+    def run(argv, data=None):
+        cmd = " ".join(argv)
+        if "flow data upload" in cmd:
+            return 0, json.dumps({"code": 0, "job_id": "8"}), ""
+        if "seedfate-breast-data" in cmd:
+            return 0, "", ""
+        return fake(argv, data)
+
+    fake.inner.status = "success"
+    party = dict(PARTIES[1], docker_host=H2)
+    done = J.upload(J.Lab(DockerCli(run)), party, "/tmp/h.csv", "ns", "host", {}, generate="seedfate-breast-data /tmp")
+    assert done["status"] == "success" and done["job_id"] == "8"
+    assert (H2, "confs-10000-fateflow-1") in fake.where
+
+
+def test_a_party_on_an_engine_without_it_fails_loudly():
+    fake = TwoHosts()
+    parties = [dict(PARTIES[0], docker_host=H2), dict(PARTIES[1], docker_host=H2)]  # 9999 is on H1
+    with pytest.raises(AssertionError, match="confs-9999-fateflow-1 asked of"):
+        J.run_job(J.Lab(DockerCli(fake)), dict(spec(), parties=parties, router_engines=[H1, H2]))

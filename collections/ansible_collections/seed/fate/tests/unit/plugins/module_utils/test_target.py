@@ -149,3 +149,22 @@ def test_party_host_follows_its_as_unless_named():
         "DOCKER_HOST": "unix:///x.sock"}
     with pytest.raises(target.PlacementError):
         target.docker_host_env({"node1": {}}, "node1")
+
+
+def test_overlay_ip_range_has_room_for_every_swarm_node_even_when_one_host_runs_the_lab():
+    # All ASes on node1 of a 3-node swarm: the anchor (a global service) still puts a task on every node, on each
+    # overlay, so the overlay's dynamic range must hold 3 nodes' addresses, not 1.
+    doc = compose()
+    one = {"ix": "node1", "ases": {150: "node1", 151: "node1", 152: "node1"}}
+    checked = target.validate_placement(one, HOSTS, target.lab_asns(doc), target.lab_has_ix(doc), list(PARTIES))
+    alone = target.split_compose(doc, "seedfate", checked, PARTIES, ())
+    swarm = target.split_compose(doc, "seedfate", checked, PARTIES, (), swarm_nodes=3)
+    assert sorted(swarm["hosts"]) == ["node1"]
+    ranges = dict((o["name"], o["ip_range"]) for o in swarm["overlays"])
+    assert alone["overlays"], "the IX is an overlay under swarm whatever the placement"
+
+    def size(block):
+        return target.ipaddress.ip_network(block).num_addresses
+
+    for o in alone["overlays"]:
+        assert size(ranges[o["name"]]) >= 2 * 3 + 2 > size(o["ip_range"]), (o, ranges)
