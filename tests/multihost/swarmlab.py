@@ -265,35 +265,31 @@ class Lab:
         t = time.monotonic()
         fresh = [i for i in range(1, self.count + 1)
                  if images and not self.answers(i) and not os.path.exists(os.path.join(self.node(i)["data_root"], "image"))]
-        linked = 0
-        if fresh and self._link_images_from_machine(fresh[0], images):
-            # Data roots on the machine engine's file system: every fresh node gets the images' layers and metadata
-            # as hard links of the machine's own before its daemon first starts (no docker save or load at all).
-            for i in fresh[1:]:
-                self._link_images_from_machine(i, images)
-            linked, fresh = len(fresh), []
+        # Data roots on the machine engine's file system: every fresh node gets the images' layers and metadata as
+        # hard links of the machine's own before its daemon first starts (no docker save or load at all).
+        linked = len(fresh) if fresh and self._link_images_from_machine(fresh, images) else 0
         # Else nodes never started yet get node 1's image store as hard links (see _clone_store) once node 1 has the
         # images: one docker load instead of one per node. They start after that.
-        fresh = [i for i in fresh if i != 1]
-        first = [i for i in range(1, self.count + 1) if i not in fresh]
+        cloned = [] if linked else [i for i in fresh if i != 1]
+        first = [i for i in range(1, self.count + 1) if i not in cloned]
         for i in first:
             self.start_node(i, wait=False)
         for i in first:
             self._wait_daemon(i)
         times["daemons"] = time.monotonic() - t
         t = time.monotonic()
-        copied = self.copy_images(images, only=[1] if fresh else None)
-        if fresh:
-            for i in fresh:
+        copied = self.copy_images(images, only=[1] if cloned else None)
+        if cloned:
+            for i in cloned:
                 self._clone_store(1, i)
                 self.start_node(i, wait=False)
-            for i in fresh:
+            for i in cloned:
                 self._wait_daemon(i)
-            copied += len(fresh) * len(images)
+            copied += len(cloned) * len(images)
             # Checks every node's image ids against the machine's (0 copies when the clones are right).
             copied += self.copy_images(images)
         times["images_copied"] = copied
-        times["images_cloned_into"] = len(fresh)
+        times["images_cloned_into"] = len(cloned)
         times["images_linked_into"] = linked
         times["images"] = time.monotonic() - t
         if swarm:
@@ -391,62 +387,65 @@ class Lab:
             _wait_gone([pid], 5)
         return True
 
-    def _link_images_from_machine(self, i, images):
-        """Before node ``i``'s daemon first starts: give its data root ``images`` as hard links of the machine
-        engine's own layers and metadata (overlay2 only, and only on the same file system: --on-disk data roots
-        beside the machine's). Returns False, changing nothing, when that is not possible.
+    def _link_images_from_machine(self, nodes, images):
+        """Before the daemons of ``nodes`` first start: give each node's data root ``images`` as hard links of the
+        machine engine's own layers and metadata (overlay2 only, and only within the engine's mount: the data roots
+        of ``--link-images``). Returns False, having linked nothing, when that is not possible.
 
         What the daemon needs of an image: its config (``image/overlay2/imagedb/content``), each layer's entry in
         ``layerdb`` (keyed by chain id: sha256 of "<parent chain id> <diff id>"), each layer's folder under
         ``overlay2/`` (found by the entry's ``cache-id``) with its short link under ``overlay2/l/``, and the tag in
         ``repositories.json``. Safe as with _clone_store: no daemon writes into an image layer's files. The ids are
-        checked afterwards through the node's daemon (copy_images finds nothing missing when the links are right).
+        checked afterwards through each node's daemon (copy_images finds nothing missing when the links are right).
         """
         info = run(["docker", "-H", MACHINE_ENGINE, "info", "--format", "{{.DockerRootDir}} {{.Driver}}"],
                    check=False).stdout.split()
         if len(info) != 2 or info[1] != "overlay2":
             return False
         root = Path(info[0])
-        dst = Path(self.node(i)["data_root"])
-        os.makedirs(dst, mode=0o700, exist_ok=True)
-        probe = dst / ".link-probe"
+        src_db = root / "image" / "overlay2"
+        probe = Path(self.node(nodes[0])["data_root"]) / ".link-probe"
+        os.makedirs(probe.parent, mode=0o700, exist_ok=True)
         try:
             probe.unlink(missing_ok=True)
-            os.link(root / "image" / "overlay2" / "repositories.json", probe)  # fails across mounts (EXDEV)
+            os.link(src_db / "repositories.json", probe)  # fails across mounts (EXDEV)
             probe.unlink()
         except OSError:
             return False
         docs = json.loads(run(["docker", "-H", MACHINE_ENGINE, "image", "inspect"] + list(images)).stdout)
-        src_db, dst_db = root / "image" / "overlay2", dst / "image" / "overlay2"
-        for sub in ("imagedb/content/sha256", "imagedb/metadata/sha256", "layerdb/sha256"):
-            os.makedirs(dst_db / sub, mode=0o700, exist_ok=True)
-        os.makedirs(dst / "overlay2" / "l", mode=0o700, exist_ok=True)
-        repos = {}
+        repos, layers = {}, []  # layers: (chain id hex, cache id, short link name) of every image, in order
         for image, doc in zip(images, docs):
-            hexid = doc["Id"].split(":", 1)[1]
-            target = dst_db / "imagedb" / "content" / "sha256" / hexid
-            if not target.exists():
-                os.link(src_db / "imagedb" / "content" / "sha256" / hexid, target)
             chain = None
             for diff in doc["RootFS"]["Layers"]:
                 chain = diff if chain is None else "sha256:" + hashlib.sha256(("%s %s" % (chain, diff)).encode()).hexdigest()
                 entry = chain.split(":", 1)[1]
-                if not (dst_db / "layerdb" / "sha256" / entry).exists():
-                    run(["cp", "-al", str(src_db / "layerdb" / "sha256" / entry), str(dst_db / "layerdb" / "sha256" / entry)])
                 cache = (src_db / "layerdb" / "sha256" / entry / "cache-id").read_text().strip()
-                if not (dst / "overlay2" / cache).exists():
-                    run(["cp", "-al", str(root / "overlay2" / cache), str(dst / "overlay2" / cache)], timeout=600)
-                short = (root / "overlay2" / cache / "link").read_text().strip()
-                if not (dst / "overlay2" / "l" / short).is_symlink():
-                    os.symlink("../%s/diff" % cache, dst / "overlay2" / "l" / short)
+                layers.append((entry, cache, (root / "overlay2" / cache / "link").read_text().strip()))
             name = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
             ref = image if ":" in image.rsplit("/", 1)[-1] else image + ":latest"
             repos.setdefault(name, {})[ref] = doc["Id"]
-        path = dst_db / "repositories.json"
-        old = json.loads(path.read_text()).get("Repositories", {}) if path.exists() else {}
-        for name, refs in repos.items():
-            old.setdefault(name, {}).update(refs)
-        path.write_text(json.dumps({"Repositories": old}))
+        for i in nodes:
+            dst = Path(self.node(i)["data_root"])
+            dst_db = dst / "image" / "overlay2"
+            for sub in ("imagedb/content/sha256", "imagedb/metadata/sha256", "layerdb/sha256"):
+                os.makedirs(dst_db / sub, mode=0o700, exist_ok=True)
+            os.makedirs(dst / "overlay2" / "l", mode=0o700, exist_ok=True)
+            for doc in docs:
+                hexid = doc["Id"].split(":", 1)[1]
+                if not (dst_db / "imagedb" / "content" / "sha256" / hexid).exists():
+                    os.link(src_db / "imagedb" / "content" / "sha256" / hexid, dst_db / "imagedb" / "content" / "sha256" / hexid)
+            for entry, cache, short in layers:
+                if not (dst_db / "layerdb" / "sha256" / entry).exists():
+                    run(["cp", "-al", str(src_db / "layerdb" / "sha256" / entry), str(dst_db / "layerdb" / "sha256" / entry)])
+                if not (dst / "overlay2" / cache).exists():
+                    run(["cp", "-al", str(root / "overlay2" / cache), str(dst / "overlay2" / cache)], timeout=600)
+                if not (dst / "overlay2" / "l" / short).is_symlink():
+                    os.symlink("../%s/diff" % cache, dst / "overlay2" / "l" / short)
+            path = dst_db / "repositories.json"
+            old = json.loads(path.read_text()).get("Repositories", {}) if path.exists() else {}
+            for name, refs in repos.items():
+                old.setdefault(name, {}).update(refs)
+            path.write_text(json.dumps({"Repositories": old}))
         return True
 
     def _clone_store(self, src, dst):

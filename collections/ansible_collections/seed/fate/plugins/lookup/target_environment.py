@@ -79,19 +79,21 @@ class LookupModule(LookupBase):
         unknown = sorted(set(kwargs) - {"from_controller"})
         if unknown:
             raise AnsibleLookupError("seed.fate.target_environment: unknown option %s" % ", ".join(unknown))
-        self._from_controller = boolean(kwargs.get("from_controller", False), strict=False)
+        from_controller = boolean(kwargs.get("from_controller", False), strict=False)
         if not terms:
-            return [self._environment(variables.get("inventory_hostname", "this host"), variables, variables)]
+            return [self._environment(variables.get("inventory_hostname", "this host"), variables, variables,
+                                      from_controller)]
         hostvars = variables.get("hostvars") or {}
         out = []
         for term in terms:
             if term not in hostvars:
                 raise AnsibleLookupError("seed.fate.target_environment: %s is not an inventory host" % term)
-            out.append(self._environment(term, hostvars[term], variables))
+            out.append(self._environment(term, hostvars[term], variables, from_controller))
         return out
 
-    def _environment(self, host, hv, variables):
-        """The environment of ``host`` (its variables ``hv``): a party host's engine, or a Docker host's own."""
+    def _environment(self, host, hv, variables, from_controller=False):
+        """The environment of ``host`` (its variables ``hv``): a party host's engine, or a Docker host's own; with
+        ``from_controller``, the URL the controller reaches that engine at."""
         try:
             kind = target.check_target(_value(self._templar, hv, "seedfate_target"))
         except target.PlacementError as exc:
@@ -112,7 +114,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("%s is placed on %s, which is not an inventory host (add it to the group "
                                      "docker_hosts)" % (host, name))
         url = _value(self._templar, hostvars[name], "seedfate_docker_host")
-        if getattr(self, "_from_controller", False):
+        if from_controller:
             url = _value(self._templar, hostvars[name], "seedfate_docker_host_from_controller") or url
         if not url:
             raise AnsibleLookupError("Docker host %s (of %s) has no seedfate_docker_host (the DOCKER_HOST URL of "
