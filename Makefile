@@ -3,8 +3,9 @@
 #               (LAB=mini-internet: the mini-Internet example, 19 ASes on 3 IXes, inventories/mini-internet)
 #   make test   every test tier: sanity, lint, unit + golden, docker, the emulated Internet (seedemu), artifact
 #
-# seedemu (not on PyPI) comes from SEEDEMU_SOURCE: pip's git form of the pinned upstream commit by default,
-# or a source archive / checkout (CI: ../shared/vendor/). SEEDEMU_PATH, when set, wins and is used in place.
+# seedemu (not on PyPI) comes from SEEDEMU_SOURCE: by default the pinned upstream commit, from its archive in
+# ../shared/vendor/ when present, else through pip's git form; or a source archive / checkout of your own.
+# SEEDEMU_PATH, when set, wins and is used in place (scripts/install-seedemu).
 
 SHELL := /bin/bash
 VENV ?= .venv

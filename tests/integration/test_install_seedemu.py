@@ -97,6 +97,16 @@ def test_archive_install_imports_and_a_second_run_does_nothing(venv, archive):
     assert default.returncode == 0 and default.stdout == "", default.stderr
 
 
+def test_without_seedemu_source_the_archive_beside_the_clone_is_the_default(venv, archive):
+    # The README's commands as written, on a machine without GitHub: the pinned commit's archive in
+    # ../shared/vendor beside the clone is taken before pip's git form.
+    (venv / ".seedemu-source").unlink()
+    proc = install(venv)
+    assert proc.returncode == 0, proc.stderr
+    assert imports(venv)
+    assert (venv / ".seedemu-source").read_text().strip() == "commit=%s source=%s" % (COMMIT, archive)
+
+
 def test_seedemu_path_wins(tmp_path, venv, archive):
     checkout = tmp_path / "checkout"
     checkout.mkdir()
